@@ -1,0 +1,26 @@
+/* fs — whole-file reads with a size limit and crash-safe writes.
+ *
+ * fs_write_atomic() writes a temporary file beside `path`, fsyncs it, renames it over
+ * `path` and fsyncs the directory: after a kill -9 or power loss the file holds either
+ * the old or the new content, never a mix. */
+#ifndef LS_LIB_FS_H
+#define LS_LIB_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/buf/buf.h"
+
+/** Replace `path` with `len` bytes, created with `mode`. 0 or -errno. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/** Read all of `path` into `out` (appended). LS_ETOOBIG if larger than `max`;
+ *  -errno on I/O errors. */
+int fs_read_all(const char *path, size_t max, buf_t *out);
+/** mkdir -p with `mode` for the directories it creates. 0 or -errno. */
+int fs_mkdir_p(const char *path, mode_t mode);
+bool fs_exists(const char *path);
+/** Join two path parts into a new string (caller frees). */
+char *fs_join(const char *dir, const char *name);
+
+#endif

@@ -1,4 +1,4 @@
-/* random — cryptographically secure random numbers (libsodium). Never rand(). */
+/* random — cryptographically secure random numbers (libsodium); libc's PRNG is banned. */
 #ifndef LS_LIB_CRYPTO_RANDOM_H
 #define LS_LIB_CRYPTO_RANDOM_H
 

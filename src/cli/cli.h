@@ -1,0 +1,52 @@
+/* cli — shared pieces of the `lester` command: context, output, exit codes.
+ * Commands talk to the daemon only through the API client (client.h). */
+#ifndef LS_CLI_CLI_H
+#define LS_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+/* Exit codes (documented in the README). */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,        /* the operation failed */
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_NODAEMON = 3,    /* the command needs a running daemon and there is none */
+};
+
+typedef struct cli_t {
+    const char *prog;     /* argv[0] as given */
+    const char *home_flag;
+    char *home;           /* resolved data directory */
+    const char *api_flag; /* --api HOST:PORT */
+    bool json;            /* --json: machine output */
+} cli_t;
+
+typedef struct cli_command_t {
+    const char *name;
+    int (*run)(cli_t *cli, int argc, char **argv);
+    const char *summary;
+    const char *usage;    /* full help text */
+} cli_command_t;
+
+/** True if argv has -h or --help; then prints `usage`. */
+bool cli_wants_help(int argc, char **argv, const char *usage);
+/** Print "lester <cmd>: message" to stderr and return `code`. */
+int cli_fail(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/** Pretty-print a JSON value on stdout (takes ownership). */
+void cli_print_json(json_t *j);
+
+int cmd_init(cli_t *cli, int argc, char **argv);
+int cmd_daemon(cli_t *cli, int argc, char **argv);
+int cmd_id(cli_t *cli, int argc, char **argv);
+int cmd_version(cli_t *cli, int argc, char **argv);
+int cmd_status(cli_t *cli, int argc, char **argv);
+int cmd_config(cli_t *cli, int argc, char **argv);
+int cmd_devnet(cli_t *cli, int argc, char **argv);
+int cmd_shutdown(cli_t *cli, int argc, char **argv);
+
+extern const char usage_init[], usage_daemon[], usage_id[], usage_version[], usage_status[],
+    usage_config[], usage_devnet[], usage_shutdown[];
+
+#endif

@@ -1,0 +1,104 @@
+#include "node/config/node_config.h"
+
+#include <string.h>
+
+#include "lib/err/err.h"
+#include "lib/mem/mem.h"
+
+/* Every key of config.json. Numbers carry their valid range. */
+const config_key_t node_config_schema[] = {
+    { "profile", CONFIG_STRING, "\"default\"", 0, 0,
+      "preset this file started from: default, high-throughput, low-resource, high-security" },
+    { "api.host", CONFIG_STRING, "\"127.0.0.1\"", 0, 0,
+      "address the HTTP API binds to (keep it on loopback)" },
+    { "api.port", CONFIG_INT, "5001", 0, 65535, "HTTP API port (0 picks a free one)" },
+    { "api.max_body_bytes", CONFIG_INT, "1048576", 1024, 1073741824,
+      "largest request body the API accepts" },
+    { "swarm.listen", CONFIG_STRLIST, "[\"/ip4/0.0.0.0/tcp/4001\",\"/ip6/::/tcp/4001\"]", 0, 0,
+      "multiaddrs the libp2p host listens on" },
+    { "swarm.announce", CONFIG_STRLIST, "[]", 0, 0,
+      "multiaddrs to announce instead of the listen addresses (empty: listen addresses)" },
+    { "swarm.bootstrap", CONFIG_STRLIST, "[]", 0, 0,
+      "multiaddrs (ending in /p2p/<peer id>) to connect to at start" },
+    { "peers.min", CONFIG_INT, "8", 0, 10000, "keep dialling known peers below this many" },
+    { "peers.max", CONFIG_INT, "50", 1, 10000,
+      "connections above this evict the lowest-trust peer" },
+    { "trust.initial", CONFIG_DOUBLE, "0.5", 0, 1, "trust a new peer starts with (seed 001)" },
+    { "trust.min_threshold", CONFIG_DOUBLE, "0.1", 0, 1,
+      "peers below this trust are disconnected (seed 001)" },
+    { "trust.decay_rate", CONFIG_DOUBLE, "0.01", 0, 1,
+      "share of the gap to the initial trust closed each interval (seed 001)" },
+    { "gossip.fanout", CONFIG_INT, "6", 1, 100, "peers each gossip message is pushed to" },
+    { "gossip.interval_ms", CONFIG_INT, "1000", 50, 60000, "gossip heartbeat interval" },
+    { "gossip.message_cache_size", CONFIG_INT, "10000", 100, 10000000,
+      "messages remembered for deduplication" },
+    { "log.level", CONFIG_STRING, "\"info\"", 0, 0, "error, warn, info, debug or trace" },
+    { "log.file", CONFIG_STRING, "\"\"", 0, 0, "log file (empty: standard error)" },
+    { "workers.threads", CONFIG_INT, "0", 0, 256,
+      "threads for CPU-heavy work (0: one per core)" },
+};
+const size_t node_config_schema_len = LS_ARRAY_LEN(node_config_schema);
+
+const char *const node_config_profiles[] = {
+    "default", "high-throughput", "low-resource", "high-security", NULL
+};
+
+config_t *
+node_config_new(void)
+{
+    return config_new(node_config_schema, node_config_schema_len);
+}
+
+int
+node_config_load(const char *path, config_t **out, buf_t *err)
+{
+    config_t *cfg = node_config_new();
+    int rc = config_load(cfg, path, err);
+    if (rc < 0) {
+        config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+typedef struct preset_t {
+    const char *profile;
+    const char *key;
+    const char *value;
+} preset_t;
+
+/* Seed 001, "Configuration Tuning". */
+static const preset_t presets[] = {
+    { "high-throughput", "gossip.fanout", "5" },
+    { "high-throughput", "gossip.interval_ms", "500" },
+    { "high-throughput", "peers.max", "100" },
+    { "low-resource", "gossip.fanout", "2" },
+    { "low-resource", "gossip.interval_ms", "2000" },
+    { "low-resource", "peers.max", "20" },
+    { "low-resource", "gossip.message_cache_size", "1000" },
+    { "high-security", "trust.initial", "0.3" },
+    { "high-security", "trust.min_threshold", "0.5" },
+    { "high-security", "trust.decay_rate", "0.02" },
+};
+
+int
+node_config_apply_profile(config_t *cfg, const char *name, buf_t *err)
+{
+    bool known = false;
+    for (size_t i = 0; node_config_profiles[i]; i++)
+        known |= strcmp(node_config_profiles[i], name) == 0;
+    if (!known) {
+        buf_printf(err, "unknown profile '%s' (choose default, high-throughput, low-resource "
+                        "or high-security)", name);
+        return LS_EINVAL;
+    }
+    for (size_t i = 0; i < LS_ARRAY_LEN(presets); i++) {
+        if (strcmp(presets[i].profile, name) != 0)
+            continue;
+        int rc = config_set(cfg, presets[i].key, presets[i].value, err);
+        if (rc < 0)
+            return rc;
+    }
+    return config_set(cfg, "profile", name, err);
+}

@@ -45,8 +45,13 @@ int cmd_status(cli_t *cli, int argc, char **argv);
 int cmd_config(cli_t *cli, int argc, char **argv);
 int cmd_devnet(cli_t *cli, int argc, char **argv);
 int cmd_shutdown(cli_t *cli, int argc, char **argv);
+int cmd_swarm(cli_t *cli, int argc, char **argv);
+int cmd_ping(cli_t *cli, int argc, char **argv);
+int cmd_diag(cli_t *cli, int argc, char **argv);
+/** `lester id <peer|multiaddr>`: identify a remote peer (cmd_swarm.c). */
+int cmd_id_remote(cli_t *cli, const char *target);
 
 extern const char usage_init[], usage_daemon[], usage_id[], usage_version[], usage_status[],
-    usage_config[], usage_devnet[], usage_shutdown[];
+    usage_config[], usage_devnet[], usage_shutdown[], usage_swarm[], usage_ping[], usage_diag[];
 
 #endif

@@ -12,7 +12,9 @@
 #include "node/home/home.h"
 
 const char usage_id[] =
-    "usage: lester id [--json]\n\n"
+    "usage: lester id [<peer|multiaddr>] [--json]\n\n"
+    "With a peer ID or multiaddr: identify that remote peer now (agent version,\n"
+    "protocols, listen addresses, and the address it observes us at).\n\n"
     "Show this node's peer ID, public key (base64 protobuf, as libp2p encodes it),\n"
     "agent version and listen addresses (full multiaddrs ending in /p2p/<id>). Without\n"
     "a running daemon, the peer ID and key are read from the identity file.\n";
@@ -90,9 +92,10 @@ int
 cmd_id(cli_t *cli, int argc, char **argv)
 {
     (void)argv;
-    if (argc > 1)
-        return cli_fail(EXIT_USAGE, "id", "remote identify needs the libp2p host; "
-                                          "see 'lester id --help'");
+    if (argc > 2)
+        return cli_fail(EXIT_USAGE, "id", "give at most one peer; see 'lester id --help'");
+    if (argc == 2)
+        return cmd_id_remote(cli, argv[1]);
     client_resp_t r;
     buf_t err = BUF_INIT(4096);
     int rc = client_call(cli, "GET", "/api/v0/id", NULL, 0, &r, &err);

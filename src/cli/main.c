@@ -20,6 +20,9 @@ static const cli_command_t commands[] = {
     { "config", cmd_config, "show or change config.json", usage_config },
     { "devnet", cmd_devnet, "run a local network of nodes", usage_devnet },
     { "shutdown", cmd_shutdown, "stop the running daemon", usage_shutdown },
+    { "swarm", cmd_swarm, "list, connect and disconnect libp2p peers", usage_swarm },
+    { "ping", cmd_ping, "measure round trips to a peer (libp2p ping)", usage_ping },
+    { "diag", cmd_diag, "echo and bulk test streams to a peer", usage_diag },
 };
 
 static void

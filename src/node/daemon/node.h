@@ -34,6 +34,7 @@ typedef struct node_t {
     uint64_t started_ms;         /* monotonic */
     int lock_fd;
     struct event *sig_int, *sig_term, *sig_hup;
+    struct node_net_t *net;      /* the libp2p host (node_net.h) */
 } node_t;
 
 /** Register the core routes: /health, /metrics, /api/v0/id, /api/v0/version,

@@ -10,6 +10,7 @@
 #include "lib/log/log.h"
 #include "lib/multiaddr/multiaddr.h"
 #include "node/daemon/node.h"
+#include "node/daemon/node_net.h"
 
 #define AGENT_VERSION "lester/" LESTER_VERSION
 
@@ -27,6 +28,8 @@ public_key_json(const node_t *n)
 json_t *
 node_addresses_json(const node_t *n)
 {
+    if (n->net) /* the bound addresses, once the host listens */
+        return node_net_addresses_json(n);
     json_t *arr = json_array();
     const char **items;
     size_t count = config_get_strlist(n->cfg, "swarm.listen", &items);

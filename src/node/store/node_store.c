@@ -1,6 +1,9 @@
 #include "node/store/node_store.h"
 
+#include <stdlib.h>
+
 #include "lib/mem/mem.h"
+#include "net/migrations/net_migrations.h"
 
 /* Seed 001, "Storage Module": peers, messages_seen, trust_events, network_state. */
 static const db_migration_t node_migrations[] = {
@@ -33,5 +36,16 @@ static const db_migration_t node_migrations[] = {
 int
 node_store_open(const char *path, db_t **out, buf_t *err)
 {
-    return db_open(path, node_migrations, LS_ARRAY_LEN(node_migrations), out, err);
+    const db_migration_list_t lists[] = {
+        { node_migrations, LS_ARRAY_LEN(node_migrations) },
+        { net_migrations, net_migrations_len },
+    };
+    db_migration_t *all = NULL;
+    size_t n = 0;
+    int rc = db_migrations_merge(lists, LS_ARRAY_LEN(lists), &all, &n, err);
+    if (rc < 0)
+        return rc;
+    rc = db_open(path, all, n, out, err);
+    free(all);
+    return rc;
 }

@@ -52,10 +52,12 @@ typedef struct identify_info_t {
 int identify_encode(const identify_info_t *info, buf_t *out);
 
 /** Decode the protobuf `p[0..len)` into `*out` (zeroed first; free with
- *  identify_info_clear() on success). Listen and observed addresses this build
+ *  identify_info_clear() on success). Fields may come in any order; unknown ones
+ *  (signedPeerRecord included) are skipped, and a repeated optional field keeps
+ *  its last value, as protobuf requires. Listen and observed addresses this build
  *  cannot parse are skipped. 0; LS_ETOOBIG over IDENTIFY_MAX_MESSAGE or past the
  *  counts and string limits; LS_EINVAL if malformed, or if the public key is not a
- *  valid PublicKey protobuf or a string is not valid UTF-8. */
+ *  valid PublicKey protobuf or a string is not strict UTF-8 or holds a NUL. */
 int identify_decode(const uint8_t *p, size_t len, identify_info_t *out);
 
 /** Free what `info` holds and zero it. */

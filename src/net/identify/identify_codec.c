@@ -1,5 +1,6 @@
 /* identify_codec — the Identify protobuf (identify.proto via protoc-c), with the
- * limits checked before and after decoding. */
+ * limits checked before and after decoding. The string fields arrive as bytes (see
+ * identify.proto) and are checked here: strict UTF-8, no NUL, IDENTIFY_MAX_STRING. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,24 +9,66 @@
 #include "net/identify/identify.h"
 #include "net/identify/identify.pb-c.h"
 
+/* Strict UTF-8 (RFC 3629: no overlongs, surrogates or code points past U+10FFFF),
+ * and no NUL, which a C string could not hold. */
 static bool
-utf8_valid(const char *s, size_t max)
+utf8_valid(const uint8_t *p, size_t len)
 {
-    const uint8_t *p = (const uint8_t *)s;
-    size_t n = 0;
-    while (*p) {
-        size_t len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-        if (!len)
+    for (size_t i = 0; i < len;) {
+        uint8_t c = p[i];
+        size_t extra;
+        uint32_t cp, min;
+        if (c == 0)
             return false;
-        for (size_t i = 1; i < len; i++)
-            if ((p[i] & 0xc0) != 0x80)
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0)
+            extra = 1, cp = c & 0x1f, min = 0x80;
+        else if ((c & 0xf0) == 0xe0)
+            extra = 2, cp = c & 0x0f, min = 0x800;
+        else if ((c & 0xf8) == 0xf0)
+            extra = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return false;
+        if (len - i <= extra)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
                 return false;
-        p += len;
-        n += len;
-        if (n > max)
+            cp = cp << 6 | (p[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return false;
+        i += extra + 1;
     }
     return true;
+}
+
+/* 0, LS_ETOOBIG past IDENTIFY_MAX_STRING, or LS_EINVAL. */
+static int
+check_string(const ProtobufCBinaryData *s)
+{
+    if (s->len > IDENTIFY_MAX_STRING)
+        return LS_ETOOBIG;
+    return utf8_valid(s->data, s->len) ? 0 : LS_EINVAL;
+}
+
+static char *
+dup_string(const ProtobufCBinaryData *s)
+{
+    char *r = ls_malloc(s->len + 1);
+    if (s->len)
+        memcpy(r, s->data, s->len);
+    r[s->len] = '\0';
+    return r;
+}
+
+static ProtobufCBinaryData
+string_field(const char *s)
+{
+    return (ProtobufCBinaryData){ strlen(s), (uint8_t *)s };
 }
 
 int
@@ -33,8 +76,14 @@ identify_encode(const identify_info_t *info, buf_t *out)
 {
     Identify__Pb__Identify m = IDENTIFY__PB__IDENTIFY__INIT;
     ProtobufCBinaryData addrs[IDENTIFY_MAX_ADDRS];
-    m.protocolversion = info->protocol_version;
-    m.agentversion = info->agent_version;
+    if (info->protocol_version) {
+        m.has_protocolversion = 1;
+        m.protocolversion = string_field(info->protocol_version);
+    }
+    if (info->agent_version) {
+        m.has_agentversion = 1;
+        m.agentversion = string_field(info->agent_version);
+    }
     if (info->public_key) {
         m.has_publickey = 1;
         m.publickey = (ProtobufCBinaryData){ info->public_key_len, info->public_key };
@@ -49,34 +98,37 @@ identify_encode(const identify_info_t *info, buf_t *out)
                                                          &m.observedaddr.len);
     }
     m.n_protocols = info->n_protocols;
-    m.protocols = info->protocols;
+    m.protocols = ls_calloc(info->n_protocols + 1, sizeof *m.protocols);
+    for (size_t i = 0; i < m.n_protocols; i++)
+        m.protocols[i] = string_field(info->protocols[i]);
     size_t len = identify__pb__identify__get_packed_size(&m);
     uint8_t *dst = len <= IDENTIFY_MAX_MESSAGE ? buf_extend(out, len) : NULL;
-    if (!dst)
-        return LS_ETOOBIG;
-    identify__pb__identify__pack(&m, dst);
-    return 0;
+    if (dst)
+        identify__pb__identify__pack(&m, dst);
+    free(m.protocols);
+    return dst ? 0 : LS_ETOOBIG;
 }
 
 static int
 take_strings(const Identify__Pb__Identify *m, identify_info_t *out)
 {
-    if (m->protocolversion && !utf8_valid(m->protocolversion, IDENTIFY_MAX_STRING))
-        return LS_EINVAL;
-    if (m->agentversion && !utf8_valid(m->agentversion, IDENTIFY_MAX_STRING))
-        return LS_EINVAL;
+    int rc;
+    if (m->has_protocolversion && (rc = check_string(&m->protocolversion)) < 0)
+        return rc;
+    if (m->has_agentversion && (rc = check_string(&m->agentversion)) < 0)
+        return rc;
     if (m->n_protocols > IDENTIFY_MAX_PROTOCOLS)
         return LS_ETOOBIG;
     for (size_t i = 0; i < m->n_protocols; i++)
-        if (!utf8_valid(m->protocols[i], IDENTIFY_MAX_STRING))
-            return LS_EINVAL;
-    out->protocol_version = m->protocolversion ? ls_strdup(m->protocolversion) : NULL;
-    out->agent_version = m->agentversion ? ls_strdup(m->agentversion) : NULL;
+        if ((rc = check_string(&m->protocols[i])) < 0)
+            return rc;
+    out->protocol_version = m->has_protocolversion ? dup_string(&m->protocolversion) : NULL;
+    out->agent_version = m->has_agentversion ? dup_string(&m->agentversion) : NULL;
     out->has_protocols = m->n_protocols > 0;
     out->n_protocols = m->n_protocols;
     out->protocols = ls_calloc(m->n_protocols + 1, sizeof(char *));
     for (size_t i = 0; i < m->n_protocols; i++)
-        out->protocols[i] = ls_strdup(m->protocols[i]);
+        out->protocols[i] = dup_string(&m->protocols[i]);
     return 0;
 }
 

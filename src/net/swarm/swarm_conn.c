@@ -81,8 +81,12 @@ void
 swarm_conn_close(swarm_conn_t *c, int err, const char *reason)
 {
     swarm_t *sw = c->sw;
-    if (c->state == CONN_DEAD)
+    /* close_err is set first: the best-effort flush below can fail and call us
+     * again (a failed Noise decryption makes every later encryption fail too), and
+     * that nested call must not flush again, recursing until the stack ends. */
+    if (c->state == CONN_DEAD || c->close_err)
         return;
+    c->close_err = err ? err : LS_ECLOSED;
     log_close(c, err, reason);
     if (c->state == CONN_OPEN) {
         /* tell the peer why, best effort: one non-blocking write of what is pending */
@@ -94,7 +98,6 @@ swarm_conn_close(swarm_conn_t *c, int err, const char *reason)
     } else {
         sw->stats.conns_pending--;
     }
-    c->close_err = err ? err : LS_ECLOSED;
     c->state = CONN_DEAD;
     event_del(c->ev_read);
     event_del(c->ev_write);

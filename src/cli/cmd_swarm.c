@@ -1,4 +1,4 @@
-/* Commands of the libp2p host: swarm peers|connect|disconnect, ping, id <peer>,
+/* Commands of the libp2p host: swarm peers|known|connect|disconnect, ping, id <peer>,
  * diag echo|bulk. Each is one API call (routes_swarm.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +9,16 @@
 
 const char usage_swarm[] =
     "usage: lester swarm peers [--json]\n"
+    "       lester swarm known [--json]\n"
     "       lester swarm connect <multiaddr> [--json]\n"
     "       lester swarm disconnect <peer> [--json]\n\n"
-    "peers       list connected peers: peer ID, remote address, direction, latency\n"
-    "            (libp2p ping round trip) and agent version\n"
+    "peers       list connected peers: peer ID, state, trust, direction, latency\n"
+    "            (libp2p ping round trip), agent version and remote address\n"
+    "known       list the peer store: every known peer with its state, trust, last\n"
+    "            seen, dial backoff and addresses (cached across restarts)\n"
     "connect     dial a multiaddr such as /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...; with\n"
     "            /p2p/<id> the remote must prove that identity\n"
-    "disconnect  close every connection to a peer\n";
+    "disconnect  close every connection to a peer (it is not redialled for a while)\n";
 
 const char usage_ping[] =
     "usage: lester ping <peer|multiaddr> [-n COUNT] [--json]\n\n"
@@ -36,6 +39,22 @@ call_post(cli_t *cli, const char *cmd, const char *path, json_t *body, client_re
     return client_call_ok(cli, cmd, "POST", path, body, r);
 }
 
+static void
+print_peer(json_t *p)
+{
+    json_t *lat = json_object_get(p, "latency_ms");
+    char latency[32] = "-";
+    if (json_is_number(lat))
+        snprintf(latency, sizeof latency, "%.2fms", json_number_value(lat));
+    const char *agent = json_string_value(json_object_get(p, "agent"));
+    printf("%-52s  %-6s  %.3f  %-8s  %9s  %-16s  %s\n",
+           json_string_value(json_object_get(p, "peer")),
+           json_string_value(json_object_get(p, "state")),
+           json_number_value(json_object_get(p, "trust")),
+           json_string_value(json_object_get(p, "direction")), latency, agent ? agent : "?",
+           json_string_value(json_object_get(p, "addr")));
+}
+
 static int
 swarm_peers(cli_t *cli)
 {
@@ -44,25 +63,53 @@ swarm_peers(cli_t *cli)
     if (rc != EXIT_OK)
         return rc;
     json_t *peers = json_object_get(r.json, "peers");
-    if (cli->json) {
+    size_t i;
+    json_t *p;
+    if (cli->json)
         cli_print_json(json_incref(peers));
-    } else {
-        size_t i;
-        json_t *p;
-        json_array_foreach(peers, i, p) {
-            json_t *lat = json_object_get(p, "latency_ms");
-            char latency[32] = "-";
-            if (json_is_number(lat))
-                snprintf(latency, sizeof latency, "%.2fms", json_number_value(lat));
-            const char *agent = json_string_value(json_object_get(p, "agent"));
-            printf("%s  %s  %s  %s  %s\n", json_string_value(json_object_get(p, "peer")),
-                   json_string_value(json_object_get(p, "addr")),
-                   json_string_value(json_object_get(p, "direction")), latency,
-                   agent ? agent : "?");
-        }
-        if (json_array_size(peers) == 0)
-            printf("no peers connected\n");
-    }
+    else if (json_array_size(peers) == 0)
+        printf("no peers connected\n");
+    else
+        json_array_foreach(peers, i, p) print_peer(p);
+    client_resp_free(&r);
+    return EXIT_OK;
+}
+
+static void
+print_known(json_t *p)
+{
+    char seen[32] = "never", backoff[32] = "-";
+    json_t *ago = json_object_get(p, "last_seen_ago_s");
+    if (json_is_number(ago))
+        snprintf(seen, sizeof seen, "%.0fs ago", json_number_value(ago));
+    double b = json_number_value(json_object_get(p, "backoff_s"));
+    if (b > 0)
+        snprintf(backoff, sizeof backoff, "%.0fs", b);
+    printf("%-52s  %-10s  %.3f  %-12s  backoff %-6s", json_string_value(json_object_get(p, "peer")),
+           json_string_value(json_object_get(p, "state")),
+           json_number_value(json_object_get(p, "trust")), seen, backoff);
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(p, "addrs"), i, a) printf("  %s", json_string_value(a));
+    printf("\n");
+}
+
+static int
+swarm_known(cli_t *cli)
+{
+    client_resp_t r;
+    int rc = client_call_ok(cli, "swarm known", "GET", "/api/v0/swarm/known", NULL, &r);
+    if (rc != EXIT_OK)
+        return rc;
+    json_t *peers = json_object_get(r.json, "peers");
+    size_t i;
+    json_t *p;
+    if (cli->json)
+        cli_print_json(json_incref(peers));
+    else if (json_array_size(peers) == 0)
+        printf("no known peers\n");
+    else
+        json_array_foreach(peers, i, p) print_known(p);
     client_resp_free(&r);
     return EXIT_OK;
 }
@@ -71,10 +118,12 @@ int
 cmd_swarm(cli_t *cli, int argc, char **argv)
 {
     if (argc < 2)
-        return cli_fail(EXIT_USAGE, "swarm", "give peers, connect or disconnect");
+        return cli_fail(EXIT_USAGE, "swarm", "give peers, known, connect or disconnect");
     const char *sub = argv[1];
     if (strcmp(sub, "peers") == 0)
         return swarm_peers(cli);
+    if (strcmp(sub, "known") == 0)
+        return swarm_known(cli);
     bool connect = strcmp(sub, "connect") == 0;
     if (!connect && strcmp(sub, "disconnect") != 0)
         return cli_fail(EXIT_USAGE, "swarm", "unknown subcommand '%s'", sub);

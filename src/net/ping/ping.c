@@ -158,10 +158,15 @@ finish(pinger_t *pg, int64_t rtt, int err)
         else
             swarm_stream_close_write(pg->s);
     }
-    if (pg->keepalive)
+    if (pg->keepalive) {
         keepalive_result(pg, rtt, err);
-    else
-        pg->cb(pg->ctx, &pg->peer, err ? -1 : rtt, err);
+        return;
+    }
+    conn_ping_t *st = !err && pg->s ? swarm_conn_get_data(swarm_stream_conn(pg->s),
+                                                          PING_CONN_SLOT) : NULL;
+    if (st)
+        st->rtt_us = rtt; /* any successful ping is the connection's latest round trip */
+    pg->cb(pg->ctx, &pg->peer, err ? -1 : rtt, err);
 }
 
 static size_t

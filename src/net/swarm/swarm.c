@@ -16,6 +16,7 @@ static const char *const refusal_names[SWARM_REFUSE_COUNT] = {
     "max_conns",      "handshake",   "handshake_timeout", "peer_id",
     "protocol_error", "stream_limit", "stream_rate",      "stream_flood",
     "no_protocol",    "message_size", "idle",             "inbound_denied",
+    "rate_limited",
 };
 
 const char *
@@ -243,6 +244,15 @@ swarm_disconnect(swarm_t *sw, const peer_id_t *peer, const char *reason)
             n++;
         }
     }
+    return n;
+}
+
+size_t
+swarm_peer_conn_count(const swarm_t *sw, const peer_id_t *peer)
+{
+    size_t n = 0;
+    for (const swarm_conn_t *c = sw->conns; c; c = c->next)
+        n += c->state == CONN_OPEN && peer_id_equal(&c->peer, peer);
     return n;
 }
 

@@ -70,6 +70,7 @@ typedef enum swarm_refusal_t {
     SWARM_REFUSE_MESSAGE_SIZE,      /* a protocol message over its limit */
     SWARM_REFUSE_IDLE,              /* idle timeout */
     SWARM_REFUSE_INBOUND_DENIED,    /* the connection manager said no */
+    SWARM_REFUSE_RATE_LIMITED,      /* inbound stream refused by hooks.allow_stream */
     SWARM_REFUSE_COUNT
 } swarm_refusal_t;
 
@@ -81,8 +82,18 @@ typedef struct swarm_hooks_t {
     void *ctx;
     /** Something was refused; `peer` is NULL when not yet known. */
     void (*on_refusal)(void *ctx, swarm_refusal_t why, const peer_id_t *peer);
-    /** May an inbound connection be accepted now? (connection-manager policy) */
+    /** May an inbound connection be accepted now? (connection-manager policy) Asked
+     *  after the max_conns check, before the handshake. */
     bool (*allow_inbound)(void *ctx);
+    /** May `peer` open an inbound stream of `protocol` now? Asked once the protocol
+     *  is negotiated and the per-protocol limit passed, before the handler runs; a
+     *  false answer resets the stream and counts SWARM_REFUSE_RATE_LIMITED (per-peer
+     *  message rate limits). */
+    bool (*allow_stream)(void *ctx, const peer_id_t *peer, const char *protocol);
+    /** An outbound dial to a known peer ID (a multiaddr with /p2p) ended without a
+     *  connection: `err` as for swarm_dial_fn. Called once per failed connection
+     *  attempt, whoever started the dial, before the dial callbacks. */
+    void (*on_dial_failed)(void *ctx, const peer_id_t *peer, int err);
 } swarm_hooks_t;
 
 /** Counters read by the node (monotonic unless noted). */
@@ -178,6 +189,9 @@ size_t swarm_conns(const swarm_t *sw, swarm_conn_t **out, size_t max);
 
 /** Close every connection to `peer`; returns how many. */
 int swarm_disconnect(swarm_t *sw, const peer_id_t *peer, const char *reason);
+
+/** Upgraded connections to `peer` now. */
+size_t swarm_peer_conn_count(const swarm_t *sw, const peer_id_t *peer);
 
 /* ---- dialling (swarm_dial.c) ---- */
 

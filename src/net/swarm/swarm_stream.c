@@ -208,6 +208,13 @@ negotiated(swarm_stream_t *s)
             reset_now(s, LS_ELIMIT);
             return;
         }
+        if (sw->hooks.allow_stream && !sw->hooks.allow_stream(sw->hooks.ctx, &c->peer,
+                                                              s->protocol)) {
+            log_debug("inbound %s stream refused: rate limit", s->protocol);
+            swarm_refuse(sw, SWARM_REFUSE_RATE_LIMITED, &c->peer);
+            reset_now(s, LS_ELIMIT);
+            return;
+        }
         s->state = STREAM_OPEN;
         sw->stats.streams_in++;
         sw->stats.streams_open++;

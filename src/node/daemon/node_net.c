@@ -1,4 +1,4 @@
-/* node_net — bring the libp2p host up and down, and feed its counters to /metrics. */
+/* node_net — bring the libp2p host up and down (node_net.h). */
 #define LOG_MODULE "net"
 #include "node/daemon/node_net.h"
 
@@ -10,52 +10,6 @@
 #include "net/diag/diag.h"
 
 #define AGENT_VERSION "lester/" LESTER_VERSION
-
-static void
-on_refusal(void *ctx, swarm_refusal_t why, const peer_id_t *peer)
-{
-    node_t *n = ctx;
-    char labels[64];
-    (void)peer; /* the trust manager hook is a no-op until the gossip issue lands */
-    snprintf(labels, sizeof labels, "reason=\"%s\"", swarm_refusal_name(why));
-    metrics_inc(n->metrics, "lester_swarm_refused_total", labels);
-}
-
-#define STAT_GAUGE(fn, field)                 \
-    static double fn(void *ctx)               \
-    {                                         \
-        swarm_stats_t st;                     \
-        swarm_get_stats(ctx, &st);            \
-        return (double)st.field;              \
-    }
-STAT_GAUGE(g_conns, conns_open)
-STAT_GAUGE(g_pending, conns_pending)
-STAT_GAUGE(g_streams, streams_open)
-STAT_GAUGE(g_bytes_in, bytes_in)
-STAT_GAUGE(g_bytes_out, bytes_out)
-STAT_GAUGE(g_conns_in, conns_in)
-STAT_GAUGE(g_conns_out, conns_out)
-STAT_GAUGE(g_dials_failed, dials_failed)
-
-static void
-setup_metrics(node_t *n, swarm_t *sw)
-{
-    metrics_describe(n->metrics, "lester_swarm_refused_total", METRIC_COUNTER,
-                     "connections and streams refused or ended by a limit, by reason");
-    metrics_gauge_fn(n->metrics, "lester_swarm_connections", "upgraded connections",
-                     g_conns, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_connections_pending",
-                     "connections dialling or handshaking", g_pending, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_streams", "open streams", g_streams, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_bytes_in", "bytes received", g_bytes_in, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_bytes_out", "bytes sent", g_bytes_out, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_connections_in", "inbound connections made",
-                     g_conns_in, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_connections_out", "outbound connections made",
-                     g_conns_out, sw);
-    metrics_gauge_fn(n->metrics, "lester_swarm_dials_failed", "failed dials", g_dials_failed,
-                     sw);
-}
 
 static int
 listen_all(node_net_t *net, buf_t *err)
@@ -83,33 +37,15 @@ listen_all(node_net_t *net, buf_t *err)
     return 0;
 }
 
+/* Limits of the swarm from the config; 0 for max_connections means "derive it". */
 static void
-bootstrapped(void *ctx, swarm_conn_t *c, int err)
+swarm_config_from(const config_t *cfg, swarm_config_t *out)
 {
-    char *addr = ctx;
-    if (c)
-        log_info("bootstrap peer %s connected", addr);
-    else
-        log_warn("bootstrap peer %s: %s", addr, ls_strerror(err));
-    free(addr);
-}
-
-static void
-bootstrap(node_net_t *net)
-{
-    const char **items;
-    size_t count = config_get_strlist(net->node->cfg, "swarm.bootstrap", &items);
-    for (size_t i = 0; i < count; i++) {
-        multiaddr_t *ma = NULL;
-        char *tag = ls_strdup(items[i]);
-        int rc = multiaddr_parse(items[i], &ma);
-        if (rc == 0 && (rc = swarm_dial(net->swarm, ma, bootstrapped, tag)) == 0)
-            tag = NULL;
-        if (rc < 0)
-            log_warn("bootstrap peer %s: %s", items[i], ls_strerror(rc));
-        free(tag);
-        multiaddr_free(ma);
-    }
+    swarm_config_default(out);
+    int64_t max_conns = config_get_int(cfg, "swarm.max_connections");
+    out->max_conns = max_conns ? (uint32_t)max_conns
+                               : (uint32_t)config_get_int(cfg, "peers.max") * 4 + 64;
+    out->max_streams_per_conn = (uint32_t)config_get_int(cfg, "swarm.max_streams_per_conn");
 }
 
 int
@@ -118,19 +54,25 @@ node_net_start(node_t *n, buf_t *err)
     node_net_t *net = ls_calloc(1, sizeof *net);
     net->node = n;
     n->net = net;
+    int rc = node_peers_init(net, err);
+    if (rc < 0)
+        return rc;
     swarm_config_t cfg;
-    swarm_config_default(&cfg);
-    cfg.max_conns = (uint32_t)config_get_int(n->cfg, "peers.max") * 4 + 64;
-    swarm_hooks_t hooks = { .ctx = n, .on_refusal = on_refusal };
+    swarm_config_from(n->cfg, &cfg);
+    swarm_hooks_t hooks = node_peers_hooks(net);
     net->swarm = swarm_new(n->base, &n->key, &cfg, &hooks);
-    net->identify = identify_new(net->swarm, AGENT_VERSION, NULL);
-    net->ping = ping_new(net->swarm, NULL);
+    identify_env_t id_env = node_peers_identify_env(net);
+    net->identify = identify_new(net->swarm, AGENT_VERSION, &id_env);
+    ping_config_t pcfg;
+    ping_config_default(&pcfg);
+    pcfg.interval_ms = 0; /* the connection manager sends keepalive pings */
+    net->ping = ping_new(net->swarm, &pcfg);
+    net->peerex = peerex_new(net->swarm, net->peers);
     diag_serve(net->swarm, 256);
-    setup_metrics(n, net->swarm);
+    node_net_metrics(net);
     node_routes_swarm(n);
-    int rc = listen_all(net, err);
-    if (rc == 0)
-        bootstrap(net);
+    if ((rc = listen_all(net, err)) == 0)
+        node_peers_start(net);
     return rc;
 }
 
@@ -143,6 +85,8 @@ node_net_stop(node_t *n)
     swarm_free(net->swarm); /* first: its callbacks reach the services below */
     identify_free(net->identify);
     ping_free(net->ping);
+    peerex_free(net->peerex);
+    node_peers_free(net);
     free(net);
     n->net = NULL;
 }

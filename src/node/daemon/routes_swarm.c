@@ -1,7 +1,8 @@
 /* routes_swarm — API of the libp2p host:
- *   GET  /api/v0/swarm/peers                      connected peers
+ *   GET  /api/v0/swarm/peers, /api/v0/swarm/known (routes_peers.c)
  *   POST /api/v0/swarm/connect    {addr}          dial a multiaddr
- *   POST /api/v0/swarm/disconnect {peer}          close every connection to a peer
+ *   POST /api/v0/swarm/disconnect {peer}          close every connection to a peer (not
+ *                                                 redialled for a while)
  *   POST /api/v0/swarm/identify   {peer}          identify a peer now
  *   POST /api/v0/ping             {peer, count}   libp2p ping round trips
  *   POST /api/v0/diag/echo        {peer, streams, bytes}   echo test streams
@@ -45,36 +46,6 @@ op_fail(op_t *op, int err, const char *what)
     free(op);
 }
 
-static json_t *
-conn_json(swarm_conn_t *c)
-{
-    char *peer = peer_id_to_str(swarm_conn_peer(c));
-    char *addr = multiaddr_to_str(swarm_conn_remote_addr(c));
-    const identify_info_t *info = identify_conn_info(c);
-    int64_t rtt = ping_conn_rtt_us(c);
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s?,s:I}", "peer", peer, "addr", addr, "direction",
-                          swarm_conn_is_inbound(c) ? "inbound" : "outbound", "agent",
-                          info ? info->agent_version : NULL, "streams",
-                          (json_int_t)swarm_conn_stream_count(c));
-    json_object_set_new(j, "latency_ms", rtt >= 0 ? json_real((double)rtt / 1000.0)
-                                                  : json_null());
-    free(peer);
-    free(addr);
-    return j;
-}
-
-static void
-get_peers(api_req_t *req, void *ctx)
-{
-    node_t *n = ctx;
-    swarm_conn_t *conns[4096];
-    size_t count = swarm_conns(n->net->swarm, conns, LS_ARRAY_LEN(conns));
-    json_t *arr = json_array();
-    for (size_t i = 0; i < count && i < LS_ARRAY_LEN(conns); i++)
-        json_array_append_new(arr, conn_json(conns[i]));
-    api_reply_json(req, 200, json_pack("{s:o}", "peers", arr));
-}
-
 static void
 after_dial(void *ctx, swarm_conn_t *c, int err)
 {
@@ -85,7 +56,7 @@ after_dial(void *ctx, swarm_conn_t *c, int err)
     }
     op->peer = *swarm_conn_peer(c);
     if (op->kind == OP_CONNECT) {
-        api_reply_json(op->req, 200, conn_json(c));
+        api_reply_json(op->req, 200, node_peer_json(op->node->net, c));
         op_free(op);
         return;
     }
@@ -288,7 +259,7 @@ post_disconnect(api_req_t *req, void *ctx)
         api_reply_error(req, 400, "bad_request", "give {\"peer\": a peer ID}");
         return;
     }
-    int closed = swarm_disconnect(n->net->swarm, &peer, "disconnect requested through the API");
+    int closed = node_peers_disconnect(n->net, &peer, "disconnect requested through the API");
     json_decref(body);
     api_reply_json(req, 200, json_pack("{s:i}", "closed", closed));
 }
@@ -296,7 +267,7 @@ post_disconnect(api_req_t *req, void *ctx)
 void
 node_routes_swarm(node_t *n)
 {
-    api_route(n->api, "GET", "/api/v0/swarm/peers", get_peers, n);
+    node_routes_peers(n);
     api_route(n->api, "POST", "/api/v0/swarm/connect", post_connect, n);
     api_route(n->api, "POST", "/api/v0/swarm/disconnect", post_disconnect, n);
     api_route(n->api, "POST", "/api/v0/swarm/identify", post_identify, n);

@@ -35,6 +35,9 @@ typedef struct world_t {
     diag_result_t res;
     int64_t rtt;
     int refusals[SWARM_REFUSE_COUNT];
+    const char *deny;   /* allow_stream refuses this protocol */
+    int dial_failures;  /* on_dial_failed calls */
+    peer_id_t failed_peer;
 } world_t;
 
 static void
@@ -45,11 +48,29 @@ on_refusal(void *ctx, swarm_refusal_t why, const peer_id_t *peer)
     w->refusals[why]++;
 }
 
+static bool
+allow_stream(void *ctx, const peer_id_t *peer, const char *protocol)
+{
+    world_t *w = ctx;
+    (void)peer;
+    return !w->deny || strcmp(protocol, w->deny) != 0;
+}
+
+static void
+on_dial_failed(void *ctx, const peer_id_t *peer, int err)
+{
+    world_t *w = ctx;
+    assert_true(err < 0);
+    w->dial_failures++;
+    w->failed_peer = *peer;
+}
+
 static void
 node_start(world_t *w, node_t *n, const swarm_config_t *cfg)
 {
     ed25519_keypair_generate(&n->key);
-    swarm_hooks_t hooks = { .ctx = w, .on_refusal = on_refusal };
+    swarm_hooks_t hooks = { .ctx = w, .on_refusal = on_refusal, .allow_stream = allow_stream,
+                            .on_dial_failed = on_dial_failed };
     n->sw = swarm_new(w->base, &n->key, cfg, &hooks);
     n->id = identify_new(n->sw, "lester/test", NULL);
     ping_config_t pc;
@@ -225,6 +246,8 @@ test_wrong_peer_id(void **state)
     assert_int_equal(w->err, LS_EPEERID);
     assert_null(w->conn);
     assert_int_equal(w->refusals[SWARM_REFUSE_PEER_ID], 1);
+    assert_int_equal(w->dial_failures, 1); /* the hook names the peer we wanted */
+    assert_true(peer_id_equal(&w->failed_peer, &other_id));
     multiaddr_free(bare);
     multiaddr_free(wrong);
     connect_ab(w); /* the right one still works */
@@ -285,6 +308,40 @@ test_max_conns(void **state)
     node_stop(&c);
 }
 
+/* hooks.allow_stream refuses a protocol per peer (the node's rate limiter); a
+ * second connection to a peer counts in swarm_peer_conn_count(). */
+static void
+test_allow_stream_hook_and_conn_count(void **state)
+{
+    world_t *w = *state;
+    connect_ab(w);
+    assert_int_equal(swarm_peer_conn_count(w->a.sw, swarm_local_peer(w->b.sw)), 1);
+    assert_int_equal(swarm_peer_conn_count(w->b.sw, swarm_local_peer(w->a.sw)), 1);
+    w->deny = PING_PROTOCOL_ID;
+    w->done = 0;
+    assert_int_equal(ping_peer(w->a.ping, swarm_local_peer(w->b.sw), pinged, w), 0);
+    run_until(w, 5000);
+    assert_true(w->done);
+    assert_true(w->err < 0);
+    assert_true(w->refusals[SWARM_REFUSE_RATE_LIMITED] >= 1);
+    w->deny = NULL;
+    w->done = 0;
+    assert_int_equal(ping_peer(w->a.ping, swarm_local_peer(w->b.sw), pinged, w), 0);
+    run_until(w, 5000);
+    assert_int_equal(w->err, 0);
+    assert_true(ping_conn_rtt_us(w->conn) >= 0); /* a one-off ping records the RTT too */
+    w->done = 0; /* b dials a as well (no /p2p: no reuse): two connections, one peer */
+    multiaddr_t *bare = multiaddr_without_peer_id(w->a.addr);
+    assert_int_equal(swarm_dial(w->b.sw, bare, dialled, w), 0);
+    multiaddr_free(bare);
+    run_until(w, 5000);
+    assert_int_equal(w->err, 0);
+    assert_int_equal(swarm_peer_conn_count(w->b.sw, swarm_local_peer(w->a.sw)), 2);
+    assert_int_equal(swarm_disconnect(w->a.sw, swarm_local_peer(w->b.sw), "test"), 2);
+    assert_int_equal(swarm_peer_conn_count(w->a.sw, swarm_local_peer(w->b.sw)), 0);
+    assert_int_equal(w->dial_failures, 0);
+}
+
 int
 main(void)
 {
@@ -295,6 +352,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_wrong_peer_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_protocol_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allow_stream_hook_and_conn_count, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,7 +142,7 @@ api_reply_json(api_req_t *r, int status, json_t *body)
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     size_t len = strlen(text);
-    text = realloc(text, len + 2);
+    text = ls_realloc(text, len + 2);
     text[len++] = '\n';
     api_reply_bytes(r, status, "application/json", text, len);
     free(text);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/log/log.h"
 #include "lib/mem/mem.h"
 #include "node/home/home.h"
 
@@ -122,6 +123,8 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0)
         argv[1] = "version";
+    /* commands other than the daemon speak through their output, not the log */
+    log_set_level(LOG_WARN);
     cli.home = home_resolve(cli.home_flag);
     int rc = -1;
     for (size_t i = 0; i < LS_ARRAY_LEN(commands); i++) {

@@ -11,23 +11,39 @@
 
 #define AGENT_VERSION "lester/" LESTER_VERSION
 
+/* Listen on every address of swarm.listen. A malformed address is a config error;
+ * an address that cannot be bound (no IPv6 on this host, say) is only a warning as
+ * long as another one works, as kubo does. */
 static int
 listen_all(node_net_t *net, buf_t *err)
 {
     const char **items;
     size_t count = config_get_strlist(net->node->cfg, "swarm.listen", &items);
+    size_t bound = 0;
+    int first_rc = 0;
     for (size_t i = 0; i < count; i++) {
         multiaddr_t *ma = NULL;
         int rc = multiaddr_parse(items[i], &ma);
-        if (rc == 0)
-            rc = swarm_listen(net->swarm, ma);
-        multiaddr_free(ma);
         if (rc < 0) {
-            buf_printf(err, "cannot listen on %s: %s (is another node using it? change "
-                            "swarm.listen)", items[i], ls_strerror(rc));
+            buf_printf(err, "swarm.listen: '%s' is not a valid multiaddr", items[i]);
             return rc;
         }
+        rc = swarm_listen(net->swarm, ma);
+        multiaddr_free(ma);
+        if (rc == 0) {
+            bound++;
+            continue;
+        }
+        log_warn("cannot listen on %s: %s", items[i], ls_strerror(rc));
+        if (!first_rc) {
+            first_rc = rc;
+            buf_printf(err, "cannot listen on %s: %s (is another node using it? change "
+                            "swarm.listen)", items[i], ls_strerror(rc));
+        }
     }
+    if (count > 0 && bound == 0)
+        return first_rc;
+    buf_clear(err);
     multiaddr_t **addrs;
     size_t n = swarm_announce_addrs(net->swarm, &addrs);
     identify_set_addrs(net->identify, (const multiaddr_t *const *)addrs, n);

@@ -13,6 +13,6 @@ long=$(for f in $(find src -name '*.c'); do
 done)
 big=$(find src -name '*.[ch]' -exec wc -l {} + | awk '$2 != "total" && $1 > 1000 {print $2": "$1" lines (budget 1000)"}')
 if [ -n "$long$big" ]; then
-  echo "over the size budget (split by responsibility):"; printf '%s\n' $long $big; exit 1
+  echo "over the size budget (split by responsibility):"; printf '%s\n' "$long" "$big"; exit 1
 fi
 echo "source: ok"

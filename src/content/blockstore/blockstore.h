@@ -1,0 +1,170 @@
+/* blockstore — content-addressed blocks on disk with an index in SQLite.
+ *
+ * Layout (docs/PERFORMANCE.md, "Blockstore", has the measurements behind it):
+ *   <dir>/<shard>/<KEY>.data   one file per block, KEY = upper-case unpadded base32
+ *                              of the binary multihash, shard = the two characters
+ *                              before KEY's last one (kubo flatfs "next-to-last/2",
+ *                              so a kubo user recognises the tree);
+ *   <dir>/quarantine/          blocks that failed their hash check on read;
+ *   SQLite `blocks`            integer rowid, multihash (UNIQUE index), codec, size,
+ *                              added time, present flag (content_migrations.h).
+ * Blocks are keyed by multihash, as in kubo: a CIDv0 and a CIDv1 of the same bytes
+ * share one file.
+ *
+ * Durability. A put writes a temporary file, renames it into place and then inserts
+ * the index row, so a kill -9 at any moment leaves at worst a file without a row
+ * (or, after a delete, a row without a file). The store records a clean close in
+ * SQLite; opening a store that was not closed cleanly scans the tree and repairs
+ * both states (blockstore_repair()). fsync policy is blockstore_sync_t: by default a
+ * single put is fsynced (file and directory) before it returns, while a batch
+ * writes without fsync and makes everything durable at once (syncfs) before its
+ * index rows commit. Power loss can lose an uncommitted batch, never mix states.
+ *
+ * Threading: one thread (the event loop), like the db_t it borrows. GC
+ * (pin.h) refuses to run while a batch is open or a hold is taken. */
+#ifndef LS_CONTENT_BLOCKSTORE_H
+#define LS_CONTENT_BLOCKSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf/buf.h"
+#include "lib/cid/cid.h"
+#include "lib/db/db.h"
+#include "lib/mem/mem.h"
+
+/** Default and largest block size. IPFS peers send blocks up to 2 MiB
+ *  (Bitswap's limit); the default chunker makes 256 KiB ones. */
+#define BLOCKSTORE_DEFAULT_MAX_BLOCK ((size_t)2 << 20)
+#define BLOCKSTORE_MAX_BLOCK ((size_t)4 << 20)
+/** Pending rows of a batch written to SQLite at once (bounds memory and the work
+ *  a crash can leave unindexed). */
+#define BLOCKSTORE_DEFAULT_BATCH_FLUSH 4096
+
+typedef struct blockstore_t blockstore_t;
+
+typedef enum blockstore_sync_t {
+    /* default: a lone put fsyncs its file and directory; a batch is made durable
+     * by one syncfs() before its rows commit */
+    BLOCKSTORE_SYNC_BATCH = 0,
+    /* every put fsyncs its file and directory, inside a batch too (slowest) */
+    BLOCKSTORE_SYNC_EACH,
+    /* never fsync: kill -9 safe, not power-loss safe (tests, scratch stores) */
+    BLOCKSTORE_SYNC_NONE,
+} blockstore_sync_t;
+
+typedef struct blockstore_config_t {
+    uint64_t max_bytes;     /* disk quota in block bytes (repo.max_bytes); 0 = none */
+    size_t max_block;       /* 0 = BLOCKSTORE_DEFAULT_MAX_BLOCK; <= BLOCKSTORE_MAX_BLOCK */
+    blockstore_sync_t sync; /* see above */
+    size_t batch_flush;     /* 0 = BLOCKSTORE_DEFAULT_BATCH_FLUSH */
+} blockstore_config_t;
+
+typedef struct blockstore_stat_t {
+    uint64_t blocks;         /* blocks held (batch-pending ones included) */
+    uint64_t bytes;          /* their total size */
+    uint64_t max_bytes;      /* the quota, 0 = none */
+    uint64_t pins_recursive; /* pins.h */
+    uint64_t pins_direct;
+    uint64_t pinned_blocks; /* distinct blocks protected by some pin */
+    const char *path;       /* the blocks directory, borrowed from the store */
+} blockstore_stat_t;
+
+/** A growable list of CIDs (the links callback of pin.h fills one). Zero-initialise
+ *  it; blockstore_cidlist_clear() frees it. */
+typedef struct blockstore_cidlist_t {
+    cid_t *items;
+    size_t n;
+    size_t cap;
+} blockstore_cidlist_t;
+
+void blockstore_cidlist_push(blockstore_cidlist_t *l, const cid_t *cid);
+/** Free the items; the list is empty and reusable afterwards. */
+void blockstore_cidlist_clear(blockstore_cidlist_t *l);
+
+/** Open the store rooted at `dir` (created if needed) with its index in `db`
+ *  (borrowed: it must outlive the store and have content_migrations applied).
+ *  `cfg` may be NULL for defaults. If the store was not closed cleanly, it is
+ *  repaired first (blockstore_repair()). On success `*out` owns the store. On error
+ *  `*out` is NULL, a message is appended to `err` (may be NULL) and the result is
+ *  LS_ECONFIG (bad config), LS_EINVAL (path too long), -errno, or a db error. */
+int blockstore_open(const char *dir, db_t *db, const blockstore_config_t *cfg, blockstore_t **out,
+                    buf_t *err);
+
+/** Abort an open batch, mark the store cleanly closed and free it. NULL is a
+ *  no-op. */
+void blockstore_free_(blockstore_t *bs);
+#define blockstore_free(b) FREE_AND_NULL(blockstore_t, blockstore_free_, (b))
+
+/** Store `len` bytes at `data` (borrowed) as the block `cid`. The bytes are hashed
+ *  first: LS_ECORRUPT if they do not match the CID's multihash, LS_ENOTSUP for a
+ *  hash function Lester cannot verify (only sha2-256 and identity), LS_ETOOBIG
+ *  over the block size limit, LS_ELIMIT if the quota would be passed (the caller
+ *  may run pin.h's blockstore_gc() and retry; put never collects by itself, so an
+ *  import in progress is never eaten by its own quota). Idempotent: an existing
+ *  block is 0 without I/O. Else -errno or a db error, and nothing is stored. */
+int blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
+
+/** Append the block `cid` to `out`. The bytes are verified against the multihash:
+ *  a block damaged on disk is moved to quarantine/, dropped from the index and
+ *  reported as LS_ECORRUPT (fetch it again). LS_ENOENT if not held; LS_ETOOBIG if
+ *  `out` cannot take it; -errno on I/O errors. `out` is unchanged on error. */
+int blockstore_get(blockstore_t *bs, const cid_t *cid, buf_t *out);
+
+/** True if the block is held (index lookup, no disk I/O). */
+bool blockstore_has(blockstore_t *bs, const cid_t *cid);
+
+/** The size of a held block (>= 0), or LS_ENOENT. */
+int64_t blockstore_size(blockstore_t *bs, const cid_t *cid);
+
+/** Remove a block. LS_ENOENT if not held; LS_EACCES if a pin protects it (directly
+ *  or under a recursive pin); LS_ELOCKED while a batch is open. */
+int blockstore_delete(blockstore_t *bs, const cid_t *cid);
+
+/** Called by blockstore_foreach() for each indexed block: the CIDv1 with the codec
+ *  it was put with (raw for blocks recovered by a repair) and its size. Return 0 to
+ *  go on, anything else to stop (foreach then returns that value). The callback must
+ *  not modify the store. */
+typedef int (*blockstore_foreach_fn)(void *ctx, const cid_t *cid, uint64_t size);
+/** Visit the indexed blocks in insertion order (batch-pending ones excluded).
+ *  0, the callback's non-zero value, or a db error. */
+int blockstore_foreach(blockstore_t *bs, blockstore_foreach_fn fn, void *ctx);
+
+/** Start a batch: puts until blockstore_batch_commit() are written without fsync
+ *  and indexed in groups of `batch_flush` rows, each group made durable with one
+ *  syncfs() before its rows commit (the whole point: `lester add` of 1 GiB pays one
+ *  sync per 4096 blocks instead of two fsyncs per block). Blocks put in a batch
+ *  are visible to has/get/size at once. LS_EINVAL if a batch is already open. */
+int blockstore_batch_begin(blockstore_t *bs);
+/** Make every block of the batch durable and indexed, and close the batch.
+ *  LS_EINVAL if none is open; on an error the batch stays open (retry or abort). */
+int blockstore_batch_commit(blockstore_t *bs);
+/** Close the batch, deleting the blocks not yet indexed. No-op if none is open. */
+void blockstore_batch_abort(blockstore_t *bs);
+bool blockstore_in_batch(const blockstore_t *bs);
+
+/** Holds keep GC away (pin.h): take one for the length of a download whose blocks
+ *  are not pinned yet; GC returns LS_ELOCKED while any is held. In memory only: a
+ *  restart drops them (the blocks stay on disk, unpinned, until a GC). */
+void blockstore_hold(blockstore_t *bs);
+void blockstore_release(blockstore_t *bs);
+
+/** Fill `*out` (repo stat). 0 or a db error. */
+int blockstore_stat(blockstore_t *bs, blockstore_stat_t *out);
+
+typedef struct blockstore_repair_t {
+    uint64_t rows_dropped;  /* index rows whose file was missing or the wrong size */
+    uint64_t files_indexed; /* verified files that had no row */
+    uint64_t files_removed; /* temporaries and unverifiable files (quarantined) */
+} blockstore_repair_t;
+
+/** Reconcile files and index: drop rows without a file of the right size (kept,
+ *  marked absent, if a pin refers to them), index verified files without a row
+ *  (codec raw), quarantine files that fail verification, delete temporaries. Run
+ *  by blockstore_open() after an unclean shutdown; may be called at any time
+ *  outside a batch. `report` may be NULL. 0, LS_ELOCKED in a batch, -errno or a
+ *  db error. */
+int blockstore_repair(blockstore_t *bs, blockstore_repair_t *report);
+
+#endif

@@ -1,0 +1,203 @@
+/* blockstore_ops — put/get/has/size/delete, iteration, holds and stat
+ * (blockstore.h). */
+#include "content/blockstore/blockstore_internal.h"
+
+#define LOG_MODULE "blockstore"
+
+#include "lib/clock/clock.h"
+#include "lib/err/err.h"
+#include "lib/log/log.h"
+
+int
+blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
+{
+    if (len > bs->cfg.max_block)
+        return LS_ETOOBIG;
+    if (!bs_hash_supported(&cid->hash))
+        return LS_ENOTSUP;
+    if (!multihash_verify(&cid->hash, data, len))
+        return LS_ECORRUPT;
+    if (bs->in_batch && bs_pending_find(bs, &cid->hash))
+        return 0;
+    int64_t id = 0;
+    bool present = false;
+    int rc = bs_row_find(bs, &cid->hash, &id, NULL, &present);
+    if (rc < 0 || (rc == 1 && present))
+        return rc < 0 ? rc : 0;
+    if (bs->cfg.max_bytes && bs->bytes + len > bs->cfg.max_bytes)
+        return LS_ELIMIT;
+    bool sync = bs->cfg.sync == BLOCKSTORE_SYNC_EACH ||
+                (bs->cfg.sync == BLOCKSTORE_SYNC_BATCH && !bs->in_batch);
+    bs_pending_t p = {cid->hash, cid->codec, len, rc == 1 ? id : 0};
+    if ((rc = bs_file_write(bs, &cid->hash, data, len, sync)) < 0)
+        return rc;
+    bs->blocks++;
+    bs->bytes += len;
+    if (bs->in_batch)
+        return bs_pending_add(bs, &p);
+    if ((rc = bs_row_store(bs, &p, clock_wall_ms())) < 0) {
+        bs_file_unlink(bs, &cid->hash);
+        bs->blocks--;
+        bs->bytes -= len;
+    }
+    return rc;
+}
+
+/* The file failed its hash check: keep it for inspection, forget the block. */
+static int
+drop_corrupt(blockstore_t *bs, const cid_t *cid)
+{
+    int64_t id;
+    uint64_t size;
+    bool present;
+    log_warn("%s: a block failed its hash check; moved to quarantine/", bs->dir);
+    int rc = bs_file_quarantine(bs, &cid->hash);
+    if (rc < 0)
+        log_error("%s: quarantine: %s", bs->dir, ls_strerror(rc));
+    rc = bs_row_find(bs, &cid->hash, &id, &size, &present);
+    if (rc == 1 && present)
+        bs_row_lost(bs, id, size);
+    return LS_ECORRUPT;
+}
+
+int
+blockstore_get(blockstore_t *bs, const cid_t *cid, buf_t *out)
+{
+    size_t old = out->len;
+    int rc = bs_file_read(bs, &cid->hash, out);
+    if (rc == -ENOENT) {
+        int64_t id;
+        uint64_t size;
+        bool present;
+        /* a row without its file (lost outside Lester): forget it */
+        if (bs_row_find(bs, &cid->hash, &id, &size, &present) == 1 && present)
+            bs_row_lost(bs, id, size);
+        return LS_ENOENT;
+    }
+    if (rc == LS_ECORRUPT)
+        return drop_corrupt(bs, cid);
+    if (rc < 0)
+        return rc;
+    if (!multihash_verify(&cid->hash, out->data ? out->data + old : NULL, out->len - old)) {
+        buf_truncate(out, old);
+        return drop_corrupt(bs, cid);
+    }
+    return 0;
+}
+
+bool
+blockstore_has(blockstore_t *bs, const cid_t *cid)
+{
+    bool present = false;
+    if (bs->in_batch && bs_pending_find(bs, &cid->hash))
+        return true;
+    return bs_row_find(bs, &cid->hash, NULL, NULL, &present) == 1 && present;
+}
+
+int64_t
+blockstore_size(blockstore_t *bs, const cid_t *cid)
+{
+    const bs_pending_t *p = bs->in_batch ? bs_pending_find(bs, &cid->hash) : NULL;
+    if (p)
+        return (int64_t)p->size;
+    uint64_t size = 0;
+    bool present = false;
+    int rc = bs_row_find(bs, &cid->hash, NULL, &size, &present);
+    if (rc < 0)
+        return rc;
+    return (rc == 1 && present) ? (int64_t)size : LS_ENOENT;
+}
+
+static int
+is_referenced(blockstore_t *bs, int64_t id)
+{
+    sqlite3_stmt *st = db_stmt(bs->db, "SELECT 1 FROM pin_refs WHERE block_id = ? LIMIT 1");
+    if (!st)
+        return LS_EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_ROW ? 1 : db_check(bs->db, step, "pin_refs lookup");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
+blockstore_delete(blockstore_t *bs, const cid_t *cid)
+{
+    if (bs->in_batch)
+        return LS_ELOCKED;
+    int64_t id;
+    uint64_t size;
+    bool present;
+    int rc = bs_row_find(bs, &cid->hash, &id, &size, &present);
+    if (rc <= 0 || !present)
+        return rc < 0 ? rc : LS_ENOENT;
+    if ((rc = is_referenced(bs, id)) != 0)
+        return rc < 0 ? rc : LS_EACCES;
+    /* file first: a crash in between leaves a row without a file, which the
+     * next open drops without reading anything */
+    if ((rc = bs_file_unlink(bs, &cid->hash)) < 0)
+        return rc;
+    return bs_row_lost(bs, id, size);
+}
+
+int
+blockstore_foreach(blockstore_t *bs, blockstore_foreach_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = db_stmt(bs->db, "SELECT mh, codec, size FROM blocks WHERE present = 1 "
+                                       "ORDER BY id");
+    if (!st)
+        return LS_EIO;
+    int rc = 0, step = SQLITE_DONE;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        cid_t cid = {1, (uint64_t)sqlite3_column_int64(st, 1), {0}};
+        const uint8_t *p = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        if (multihash_decode(p, (size_t)n, &cid.hash) != n)
+            continue; /* not ours: the index only holds what multihash_encode wrote */
+        rc = fn(ctx, &cid, (uint64_t)sqlite3_column_int64(st, 2));
+    }
+    if (rc == 0)
+        rc = db_check(bs->db, step, "blocks foreach");
+    sqlite3_reset(st);
+    return rc;
+}
+
+void
+blockstore_hold(blockstore_t *bs)
+{
+    bs->holds++;
+}
+
+void
+blockstore_release(blockstore_t *bs)
+{
+    if (bs->holds > 0)
+        bs->holds--;
+}
+
+static int64_t
+count(blockstore_t *bs, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(bs->db, sql);
+    if (!st)
+        return LS_EIO;
+    int step = sqlite3_step(st);
+    int64_t v = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : db_check(bs->db, step, sql);
+    sqlite3_reset(st);
+    return v;
+}
+
+int
+blockstore_stat(blockstore_t *bs, blockstore_stat_t *out)
+{
+    int64_t rec = count(bs, "SELECT COUNT(*) FROM pins WHERE recursive = 1");
+    int64_t dir = count(bs, "SELECT COUNT(*) FROM pins WHERE recursive = 0");
+    int64_t blk = count(bs, "SELECT COUNT(DISTINCT block_id) FROM pin_refs");
+    if (rec < 0 || dir < 0 || blk < 0)
+        return (int)(rec < 0 ? rec : dir < 0 ? dir : blk);
+    *out = (blockstore_stat_t){bs->blocks,    bs->bytes,     bs->cfg.max_bytes,
+                               (uint64_t)rec, (uint64_t)dir, (uint64_t)blk,
+                               bs->dir};
+    return 0;
+}

@@ -4,7 +4,8 @@
  *   aead       EVP ChaCha20-Poly1305 on 64 KiB messages, one core: the reference
  *   handshakes full upgrades (TCP + mss + Noise XX + mss + yamux) per second
  *   idle_rss   resident memory per idle upgraded connection (both ends in one process)
- * usage: bench_swarm [MiB] (default 1024). Prints `name key=value ...` lines. */
+ * usage: bench_swarm [MiB] [bench...] (default 1024 MiB, every bench; names: aead tcp bulk
+ * handshakes idle_rss). Prints `name key=value ...` lines. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,7 @@ bench_bulk(uint64_t bytes)
     peer_id_t peer;
     multiaddr_get_peer_id(addr, &peer);
     double cpu0 = cpu_seconds(RUSAGE_SELF);
+    double child0 = cpu_seconds(RUSAGE_CHILDREN); /* earlier benches' children (tcp) */
     uint64_t t0 = clock_mono_us();
     diag_bulk(c->sw, &peer, bytes, bulk_done, c);
     event_base_dispatch(c->base);
@@ -157,7 +159,7 @@ bench_bulk(uint64_t bytes)
     waitpid(pid, NULL, 0);
     printf("swarm_bulk MBps=%.0f bytes=%llu seconds=%.3f sender_cpu_s=%.3f receiver_cpu_s=%.3f "
            "ok=%d\n", (double)bytes / secs / 1e6, (unsigned long long)bytes, secs, cpu,
-           cpu_seconds(RUSAGE_CHILDREN), c->res.err == 0);
+           cpu_seconds(RUSAGE_CHILDREN) - child0, c->res.err == 0);
     client_free(c);
     multiaddr_free(addr);
 }
@@ -269,16 +271,33 @@ bench_idle_rss(int conns)
     client_free(c);
 }
 
+/* True if `name` was asked for on the command line (or nothing was). */
+static bool
+wanted(int argc, char **argv, const char *name)
+{
+    if (argc <= 2)
+        return true;
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
 int
 main(int argc, char **argv)
 {
     uint64_t mib = argc > 1 ? strtoull(argv[1], NULL, 10) : 1024;
     log_set_level(LOG_WARN);
     signal(SIGPIPE, SIG_IGN);
-    bench_aead();
-    bench_tcp(mib << 20);
-    bench_bulk(mib << 20);
-    bench_handshakes();
-    bench_idle_rss(1000);
+    if (wanted(argc, argv, "aead"))
+        bench_aead();
+    if (wanted(argc, argv, "tcp"))
+        bench_tcp(mib << 20);
+    if (wanted(argc, argv, "bulk"))
+        bench_bulk(mib << 20);
+    if (wanted(argc, argv, "handshakes"))
+        bench_handshakes();
+    if (wanted(argc, argv, "idle_rss"))
+        bench_idle_rss(1000);
     return 0;
 }

@@ -382,3 +382,31 @@ noise_decrypt(noise_t *n, const uint8_t *in, size_t len, size_t *consumed, buf_t
     *consumed = off;
     return any ? 0 : LS_EAGAIN;
 }
+
+int
+noise_decrypt_frame(noise_t *n, uint8_t *in, size_t len, size_t *consumed, uint8_t **plain,
+                    size_t *plain_len)
+{
+    *consumed = 0;
+    *plain = NULL;
+    *plain_len = 0;
+    if (n->err)
+        return n->err;
+    if (!n->done)
+        return LS_EINVAL;
+    if (len < 2)
+        return LS_EAGAIN;
+    size_t mlen = (size_t)in[0] << 8 | in[1];
+    if (len - 2 < mlen)
+        return LS_EAGAIN;
+    if (mlen < NOISE_TAGLEN)
+        return fail(n, LS_EPROTO);
+    /* Both AEAD back ends accept out == in (lib/crypto/aead.c). */
+    int rc = noise_cipher_decrypt(&n->rx, NULL, 0, in + 2, mlen, in + 2);
+    if (rc < 0)
+        return fail(n, rc);
+    *consumed = 2 + mlen;
+    *plain = in + 2;
+    *plain_len = mlen - NOISE_TAGLEN;
+    return 0;
+}

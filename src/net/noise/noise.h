@@ -112,4 +112,11 @@ int noise_encrypt(noise_t *n, const uint8_t *p, size_t len, buf_t *out);
  *  nonce exhaustion; LS_EINVAL before the handshake is done. */
 int noise_decrypt(noise_t *n, const uint8_t *in, size_t len, size_t *consumed, buf_t *plaintext);
 
+/** Decrypt the transport frame at the start of `in` in place, without a copy: on 0,
+ *  `*plain` points at its `*plain_len` bytes of plaintext inside `in` and `*consumed`
+ *  is the frame's size on the wire (the bytes of `in` it covered are overwritten).
+ *  LS_EAGAIN if `in` holds no complete frame; other errors as noise_decrypt(). */
+int noise_decrypt_frame(noise_t *n, uint8_t *in, size_t len, size_t *consumed, uint8_t **plain,
+                        size_t *plain_len);
+
 #endif

@@ -2,10 +2,12 @@
  * (libp2p/specs connections/README.md "Upgrading connections"):
  *   multistream-select /noise  ->  Noise XX  ->  multistream-select /yamux/1.0.0
  *   (inside Noise)  ->  yamux.
- * Reads go into the swarm's shared buffer and are decrypted into its shared
- * plaintext buffer; only a partial Noise frame is kept per connection. Output is
- * produced in SWARM_WRITE_CHUNK rounds and written at once; what the socket does not
- * take stays in the connection's send buffer, released once drained. */
+ * Reads go into the swarm's shared buffer, where each Noise frame is decrypted in
+ * place and handed to yamux; only a partial frame is kept per connection. Output is
+ * encrypted straight from yamux's queue in SWARM_WRITE_CHUNK rounds and written at
+ * once; what the socket does not take stays in the connection's send buffer,
+ * released once drained. Each byte thus costs one AEAD pass and one kernel copy per
+ * side, plus yamux_write()'s copy into its queue on the sender. */
 #define LOG_MODULE "swarm"
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -240,9 +242,9 @@ process_plain(swarm_conn_t *c, const uint8_t *p, size_t len)
 }
 
 /* Feed raw bytes to the pipeline; returns how many were used (the rest is an
- * incomplete frame to keep). */
+ * incomplete frame to keep). Transport frames are decrypted in place in `p`. */
 static size_t
-process_raw(swarm_conn_t *c, const uint8_t *p, size_t len)
+process_raw(swarm_conn_t *c, uint8_t *p, size_t len)
 {
     size_t off = 0, used;
     int rc;
@@ -271,9 +273,11 @@ process_raw(swarm_conn_t *c, const uint8_t *p, size_t len)
                 start_mux_mss(c);
             break;
         case CONN_MUX_MSS:
-        case CONN_OPEN:
-            buf_clear(&c->sw->plain);
-            rc = noise_decrypt(c->noise, p + off, len - off, &used, &c->sw->plain);
+        case CONN_OPEN: {
+            /* One frame at a time, decrypted in place and handed on while in cache. */
+            uint8_t *plain;
+            size_t plain_len;
+            rc = noise_decrypt_frame(c->noise, p + off, len - off, &used, &plain, &plain_len);
             if (rc == LS_EAGAIN)
                 return off;
             if (rc < 0) {
@@ -282,8 +286,9 @@ process_raw(swarm_conn_t *c, const uint8_t *p, size_t len)
                 return len;
             }
             off += used;
-            process_plain(c, c->sw->plain.data, c->sw->plain.len);
+            process_plain(c, plain, plain_len);
             break;
+        }
         default:
             return len;
         }
@@ -359,12 +364,17 @@ produce_locked(swarm_conn_t *c)
         if (c->state > CONN_MUX_MSS)
             mss_free(c->mux_mss);
     }
-    while (c->state == CONN_OPEN && yamux_has_output(c->ymx) && c->tx.len < SWARM_WRITE_CHUNK) {
-        buf_clear(plain);
-        plain->max = SWARM_WRITE_CHUNK; /* bound one round */
-        yamux_output(c->ymx, plain);
-        if ((rc = seal_plain(c)) < 0)
+    /* Encrypt straight from yamux's queue (a ring: one or two pieces) into the send
+     * buffer, one round's worth: no copy of the plaintext on the way. */
+    for (size_t budget = SWARM_WRITE_CHUNK; budget && c->state == CONN_OPEN;) {
+        const uint8_t *p;
+        size_t n = LS_MIN(yamux_output_peek(c->ymx, &p), budget);
+        if (n == 0)
+            break;
+        if ((rc = noise_encrypt(c->noise, p, n, &c->tx)) < 0)
             return rc;
+        yamux_output_advance(c->ymx, n); /* may refill the queue: p is stale now */
+        budget -= n;
     }
     return 0;
 }

@@ -17,8 +17,10 @@
 /* One read takes at most this much; the shared read buffer adds room for a partial
  * Noise frame kept from the previous read. */
 #define SWARM_READ_CHUNK (1024u * 1024)
-/* Plaintext produced (and encrypted) per round of output. */
-#define SWARM_WRITE_CHUNK (256u * 1024)
+/* Plaintext produced (and encrypted) per round of output: four whole 63 KiB Noise
+ * frames (noise.c), so a round leaves no short frame behind, and a round's
+ * ciphertext (~252 KiB) stays in L2 until write() copies it. */
+#define SWARM_WRITE_CHUNK (4u * 63 * 1024)
 #define SWARM_MAX_EVENTS 16
 #define SWARM_CONN_SLOTS 8
 #define SWARM_MAX_BOOK 1024        /* peers in the address book */

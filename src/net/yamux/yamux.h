@@ -127,6 +127,17 @@ int yamux_input(yamux_session_t *s, uint64_t now_ms, const uint8_t *p, size_t le
  *  is appended in the same call when it fits. */
 int yamux_output(yamux_session_t *s, buf_t *out);
 
+/** Borrow pending output in place instead of copying it out: sets `*p` to the next
+ *  byte to send and returns how many follow it contiguously (0 and NULL when none;
+ *  the queue is a ring, so after yamux_output_advance() there may be more). `*p` is
+ *  valid until the next call into the session that may queue or send. */
+size_t yamux_output_peek(const yamux_session_t *s, const uint8_t **p);
+
+/** The first `n` bytes from yamux_output_peek() are sent (`n` at most what it
+ *  returned). As in yamux_output(), blocked writers may be told (on_writable) in this
+ *  call, so a pointer from an earlier peek is invalid afterwards. */
+void yamux_output_advance(yamux_session_t *s, size_t n);
+
 /** True when yamux_output() has something to send. */
 bool yamux_has_output(const yamux_session_t *s);
 

@@ -42,6 +42,12 @@ typedef struct rx_state_t {
     bool discard;       /* the payload goes nowhere (unknown or refused stream) */
 } rx_state_t;
 
+/* Output queue: the bytes [head, head + len) modulo cap of `data` (yamux_out.c). */
+typedef struct out_ring_t {
+    uint8_t *data;
+    size_t cap, head, len;
+} out_ring_t;
+
 struct yamux_session_t {
     bool is_client;
     yamux_config_t cfg;
@@ -55,8 +61,7 @@ struct yamux_session_t {
     uint32_t n_blocked;   /* streams with YS_BLOCKED */
     stream_map_t streams;
     rx_state_t rx;
-    buf_t out; /* frames; bytes [out_head, out.len) not yet output */
-    size_t out_head;
+    out_ring_t out;   /* frames not yet output */
     size_t notify_rr; /* rotates the first stream told it is writable */
     uint64_t now_ms;  /* the latest time the caller told us */
     uint64_t rtt_ms;  /* last measured round trip, 0 = unknown */
@@ -66,6 +71,15 @@ struct yamux_session_t {
     bool ping_ever; /* a keepalive ping was ever sent */
     yamux_stats_t stats;
 };
+
+/* yamux_out.c: the ring; appends never fail (out-of-memory aborts). */
+void yamux_out_reserve(out_ring_t *r, size_t n);
+void yamux_out_append(out_ring_t *r, const uint8_t *p, size_t n);
+/* The first contiguous run of pending bytes (NULL, 0 when empty). */
+size_t yamux_out_peek(const out_ring_t *r, const uint8_t **p);
+/* Drop `n` sent bytes; an emptied big ring is freed. */
+void yamux_out_advance(out_ring_t *r, size_t n);
+void yamux_out_free(out_ring_t *r);
 
 /* yamux_stream.c */
 /* The stream with `id`, or NULL. */

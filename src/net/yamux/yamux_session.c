@@ -10,9 +10,6 @@
 #include "lib/log/log.h"
 #include "net/yamux/yamux_internal.h"
 
-/* Past this, an emptied output queue gives its memory back (idle sessions stay small). */
-#define OUT_KEEP_CAP (64u * 1024)
-
 void
 yamux_config_default(yamux_config_t *cfg)
 {
@@ -43,7 +40,6 @@ yamux_session_new(bool is_client, const yamux_config_t *cfg, const yamux_env_t *
         s->env = *env;
     s->is_client = is_client;
     s->next_id = is_client ? 1 : 2; /* spec: client odd, server even */
-    buf_init(&s->out, BUF_UNLIMITED);
     return s;
 }
 
@@ -53,7 +49,7 @@ yamux_session_free_(yamux_session_t *s)
     if (!s)
         return;
     yamux_streams_free(s);
-    buf_free(&s->out);
+    yamux_out_free(&s->out);
     free(s);
 }
 
@@ -295,27 +291,21 @@ yamux_input(yamux_session_t *s, uint64_t now_ms, const uint8_t *p, size_t len, s
     return s->err;
 }
 
+/* Copy pending bytes into `out`, as many as it has room for. */
 static size_t
 drain(yamux_session_t *s, buf_t *out)
 {
-    size_t pending = s->out.len - s->out_head;
-    size_t room = out->len < out->max ? out->max - out->len : 0;
-    size_t n = LS_MIN(pending, room);
+    size_t total = 0;
 
-    if (n == 0 || buf_append(out, s->out.data + s->out_head, n) < 0)
-        return 0;
-    s->out_head += n;
-    if (s->out_head == s->out.len) {
-        s->out_head = 0;
-        if (s->out.cap > OUT_KEEP_CAP)
-            buf_free(&s->out);
-        else
-            buf_clear(&s->out);
-    } else if (s->out_head >= s->out.len / 2) {
-        buf_consume(&s->out, s->out_head); /* moves at most what remains */
-        s->out_head = 0;
+    for (;;) {
+        const uint8_t *p;
+        size_t room = out->len < out->max ? out->max - out->len : 0;
+        size_t n = LS_MIN(yamux_out_peek(&s->out, &p), room);
+        if (n == 0 || buf_append(out, p, n) < 0)
+            return total;
+        yamux_out_advance(&s->out, n);
+        total += n;
     }
-    return n;
 }
 
 int
@@ -331,10 +321,24 @@ yamux_output(yamux_session_t *s, buf_t *out)
     return (int)LS_MIN(n, (size_t)INT_MAX);
 }
 
+size_t
+yamux_output_peek(const yamux_session_t *s, const uint8_t **p)
+{
+    return yamux_out_peek(&s->out, p);
+}
+
+void
+yamux_output_advance(yamux_session_t *s, size_t n)
+{
+    yamux_out_advance(&s->out, n); /* asserts n <= what is pending */
+    if (s->n_blocked || s->open_blocked)
+        yamux_notify_writable(s);
+}
+
 bool
 yamux_has_output(const yamux_session_t *s)
 {
-    return s->out.len > s->out_head;
+    return s->out.len > 0;
 }
 
 static void

@@ -1,7 +1,6 @@
 /* yamux_stream — the stream table and the owner's per-stream calls: open, write,
  * half-close, reset and consume (flow control). hashicorp/yamux spec.md "Message
  * Flow" and "Flow Control"; libp2p/specs yamux "ACK backlog". */
-#include <assert.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,10 +126,11 @@ yamux_streams_free(yamux_session_t *s)
 void
 yamux_queue_frame(yamux_session_t *s, uint8_t type, uint16_t flags, uint32_t id, uint32_t length)
 {
-    int rc = yamux_header_append(&s->out, type, flags, id, length);
+    yamux_header_t h = {YAMUX_VERSION, type, flags, id, length};
+    uint8_t hdr[YAMUX_HEADER_LEN];
 
-    assert(rc == 0); /* the queue has no maximum; control frames always fit */
-    (void)rc;
+    yamux_header_encode(&h, hdr);
+    yamux_out_append(&s->out, hdr, sizeof hdr); /* no maximum: control frames always fit */
     s->stats.frames_out++;
 }
 
@@ -155,7 +155,7 @@ yamux_queue_window_update(yamux_session_t *s, yamux_stream_t *st, uint16_t flags
 static size_t
 out_pending(const yamux_session_t *s)
 {
-    return s->out.len - s->out_head;
+    return s->out.len;
 }
 
 static void
@@ -239,17 +239,14 @@ static void
 queue_data(yamux_session_t *s, yamux_stream_t *st, const uint8_t *p, size_t n)
 {
     size_t frames = (n + s->cfg.max_frame - 1) / s->cfg.max_frame;
-    int rc = buf_reserve(&s->out, n + frames * YAMUX_HEADER_LEN);
 
-    assert(rc == 0);
+    yamux_out_reserve(&s->out, n + frames * YAMUX_HEADER_LEN);
     for (size_t off = 0; off < n;) {
         uint32_t chunk = (uint32_t)LS_MIN(n - off, (size_t)s->cfg.max_frame);
         yamux_queue_frame(s, YAMUX_TYPE_DATA, take_ack(s, st), st->id, chunk);
-        rc = buf_append(&s->out, p + off, chunk);
-        assert(rc == 0);
+        yamux_out_append(&s->out, p + off, chunk);
         off += chunk;
     }
-    (void)rc;
 }
 
 int

@@ -875,6 +875,64 @@ test_large_message_frames(void **state)
     buf_free(&got);
 }
 
+/* In-place decryption, frame by frame: small (libsodium) and bulk (EVP) frames, an
+ * incomplete one, then a tampered one (sticky). */
+static void
+test_decrypt_frame_in_place(void **state)
+{
+    side_t a, b;
+    buf_t wire = BUF_INIT(BUF_UNLIMITED);
+    size_t len = 2 * 63 * 1024 + 100, used, plen;
+    uint8_t *data = ls_malloc(len), *plain;
+    (void)state;
+    random_bytes(data, len);
+    side_init(&b, false, NULL);
+    side_init(&a, true, NULL);
+    assert_int_equal(handshake(&a, &b, 0), 0);
+    assert_int_equal(noise_encrypt(a.n, (const uint8_t *)"tiny", 4, &wire), 0);
+    assert_int_equal(noise_encrypt(a.n, data, len, &wire), 0); /* 3 frames */
+    size_t off = 0, got = 0;
+    assert_int_equal(noise_decrypt_frame(b.n, wire.data, wire.len, &used, &plain, &plen), 0);
+    assert_int_equal(used, 2 + 4 + 16);
+    assert_ptr_equal(plain, wire.data + 2);
+    assert_int_equal(plen, 4);
+    assert_memory_equal(plain, "tiny", 4);
+    off += used;
+    /* one byte short of the next frame: nothing is touched */
+    size_t flen = 2 + (size_t)(wire.data[off] << 8 | wire.data[off + 1]);
+    assert_int_equal(noise_decrypt_frame(b.n, wire.data + off, flen - 1, &used, &plain, &plen),
+                     LS_EAGAIN);
+    assert_int_equal(used, 0);
+    while (off < wire.len) {
+        assert_int_equal(
+            noise_decrypt_frame(b.n, wire.data + off, wire.len - off, &used, &plain, &plen), 0);
+        assert_memory_equal(plain, data + got, plen);
+        got += plen;
+        off += used;
+    }
+    assert_int_equal(got, len);
+    buf_clear(&wire);
+    assert_int_equal(noise_encrypt(a.n, data, 5000, &wire), 0);
+    wire.data[10] ^= 0x40;
+    assert_int_equal(noise_decrypt_frame(b.n, wire.data, wire.len, &used, &plain, &plen),
+                     LS_EBADSIG);
+    assert_null(plain);
+    assert_int_equal(noise_decrypt_frame(b.n, wire.data, wire.len, &used, &plain, &plen),
+                     LS_EBADSIG);
+    static uint8_t short_frame[2 + 15] = {0x00, 0x0f};
+    side_free(&b);
+    side_init(&b, false, NULL);
+    side_free(&a);
+    side_init(&a, true, NULL);
+    assert_int_equal(handshake(&a, &b, 0), 0);
+    assert_int_equal(
+        noise_decrypt_frame(b.n, short_frame, sizeof short_frame, &used, &plain, &plen), LS_EPROTO);
+    free(data);
+    side_free(&a);
+    side_free(&b);
+    buf_free(&wire);
+}
+
 static void
 test_buffer_limits(void **state)
 {
@@ -955,6 +1013,7 @@ main(void)
         cmocka_unit_test(test_handshake_garbage),
         cmocka_unit_test(test_tampered_transport),
         cmocka_unit_test(test_large_message_frames),
+        cmocka_unit_test(test_decrypt_frame_in_place),
         cmocka_unit_test(test_buffer_limits),
         cmocka_unit_test(test_nonce_exhaustion),
     };

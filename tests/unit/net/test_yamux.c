@@ -897,6 +897,51 @@ test_yamux_output_partial(void **state)
     peer_free(c);
 }
 
+/* The owner encrypts straight from the queue: peek/advance in uneven steps while the
+ * writer refills it, so the ring wraps; the byte stream must be what yamux_output()
+ * would have given. */
+static void
+test_yamux_output_peek_ring(void **state)
+{
+    peer_t *c = peer_new(true, NULL), *s = peer_new(false, NULL);
+    uint64_t now = 0;
+    uint32_t id;
+    bool wrapped = false;
+    (void)state;
+
+    s->verify_pattern = true;
+    s->auto_consume = true;
+    assert_int_equal(yamux_open_stream(c->s, &id), 0);
+    app(c, id)->open = true;
+    app(c, id)->tx_total = 3 * MiB + 12345;
+    app(c, id)->fin_when_sent = true;
+    flush(c, id);
+    for (int round = 0; round < 100000 && !s->st[id].remote_fin; round++) {
+        const uint8_t *p;
+        size_t n = yamux_output_peek(c->s, &p);
+        wrapped |= n < c->s->out.len;
+        if (n) {
+            n = LS_MIN(n, 1 + (size_t)(rng() % 100000));
+            size_t used;
+            assert_int_equal(yamux_input(s->s, now, p, n, &used), 0);
+            assert_int_equal(used, n);
+            yamux_output_advance(c->s, n);
+            consume_all(s);
+        }
+        pipe_once(s, c, now, 256 * 1024);
+        flush(c, id);
+        now++;
+    }
+    assert_true(wrapped);
+    assert_true(s->st[id].remote_fin);
+    assert_int_equal(s->st[id].rx_total, 3 * MiB + 12345);
+    const uint8_t *p;
+    assert_int_equal(yamux_output_peek(c->s, &p), 0);
+    assert_null(p);
+    peer_free(c);
+    peer_free(s);
+}
+
 static void
 test_yamux_large_frames_split(void **state)
 {
@@ -950,6 +995,7 @@ main(void)
         cmocka_unit_test(test_yamux_window_filled_exactly),
         cmocka_unit_test(test_yamux_unknown_stream_ignored),
         cmocka_unit_test(test_yamux_output_partial),
+        cmocka_unit_test(test_yamux_output_peek_ring),
         cmocka_unit_test(test_yamux_large_frames_split),
         cmocka_unit_test(test_yamux_idle_memory),
     };

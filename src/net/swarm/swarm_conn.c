@@ -188,7 +188,10 @@ start_yamux(swarm_conn_t *c)
     yamux_config_default(&ycfg);
     ycfg.max_streams = sw->cfg.max_streams_per_conn;
     ycfg.max_window = sw->cfg.max_window;
-    ycfg.keepalive_ms = 0; /* the libp2p ping protocol keeps connections alive */
+    /* yamux pings give the RTT that window auto-tuning needs (the libp2p ping
+     * protocol keeps connections alive); windows grow only on slow paths */
+    ycfg.keepalive_ms = 30000;
+    ycfg.tune_min_rtt_ms = 2;
     yamux_env_t env = {
         .ctx = c,
         .on_stream_open = streams_on_open,

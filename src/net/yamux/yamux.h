@@ -54,6 +54,11 @@ typedef struct yamux_config_t {
     size_t max_out;           /* Data bytes queued before yamux_write() blocks */
     uint64_t keepalive_ms;    /* ping this often (first ping at the first tick); 0 = never */
     uint64_t ping_timeout_ms; /* an unanswered ping this old kills the session */
+    /* Grow receive windows only on paths whose measured RTT is at least this many
+     * ms (0: on any path, as go-yamux does). A short path has a small
+     * bandwidth-delay product, and on loopback large windows measured slower
+     * (docs/PERFORMANCE.md), so the swarm sets 2. */
+    uint32_t tune_min_rtt_ms;
 } yamux_config_t;
 
 /** Defaults: 1024 streams, 16 MiB max window, 64 KiB frames (js-yamux's size, and

@@ -19,6 +19,7 @@ yamux_config_default(yamux_config_t *cfg)
     cfg->max_out = 1024u * 1024;
     cfg->keepalive_ms = 30000;
     cfg->ping_timeout_ms = 15000;
+    cfg->tune_min_rtt_ms = 0;
 }
 
 yamux_session_t *

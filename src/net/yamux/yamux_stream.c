@@ -314,7 +314,8 @@ maybe_update_window(yamux_session_t *s, yamux_stream_t *st)
 
     if (grant < st->recv_max / 2)
         return;
-    if (s->rtt_ms && s->now_ms - st->epoch_ms < 4 * s->rtt_ms && st->recv_max < s->cfg.max_window) {
+    bool tune = s->rtt_ms && s->rtt_ms >= s->cfg.tune_min_rtt_ms;
+    if (tune && s->now_ms - st->epoch_ms < 4 * s->rtt_ms && st->recv_max < s->cfg.max_window) {
         uint32_t grown =
             st->recv_max > s->cfg.max_window / 2 ? s->cfg.max_window : st->recv_max * 2;
         grant += grown - st->recv_max;

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/err/err.h"
@@ -428,7 +429,8 @@ on_write(evutil_socket_t fd, short what, void *arg)
             if (c->tx.len == 0)
                 break;
         }
-        ssize_t n = write(fd, c->tx.data + c->tx_off, c->tx.len - c->tx_off);
+        /* MSG_NOSIGNAL: a peer gone away is an error here, never a SIGPIPE */
+        ssize_t n = send(fd, c->tx.data + c->tx_off, c->tx.len - c->tx_off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

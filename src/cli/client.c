@@ -266,3 +266,137 @@ client_call_ok(const cli_t *cli, const char *cmd, const char *method, const char
     client_resp_free(resp);
     return EXIT_FAIL;
 }
+
+/* ---- streamed answers ---- */
+
+typedef struct stream_rd_t {
+    int fd;
+    buf_t raw;  /* bytes received, not yet decoded */
+    buf_t line; /* the current line of the decoded body */
+} stream_rd_t;
+
+/* More bytes from the socket; 0 at EOF, > 0 read, < 0 error. */
+static ssize_t
+fill(stream_rd_t *r)
+{
+    uint8_t *p = buf_extend(&r->raw, 65536);
+    if (!p)
+        return LS_ETOOBIG;
+    ssize_t n;
+    do
+        n = recv(r->fd, p, 65536, 0);
+    while (n < 0 && errno == EINTR);
+    buf_truncate(&r->raw, r->raw.len - 65536 + (n > 0 ? (size_t)n : 0));
+    return n < 0 ? -errno : n;
+}
+
+/* Feed decoded body bytes into lines; false when `fn` asked to stop. */
+static bool
+feed_lines(stream_rd_t *r, const uint8_t *p, size_t n, client_line_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\n') {
+            if (buf_append_byte(&r->line, p[i]) < 0)
+                buf_clear(&r->line); /* an absurd line is dropped */
+            continue;
+        }
+        bool go = fn(ctx, buf_cstr(&r->line), r->line.len);
+        buf_clear(&r->line);
+        if (!go)
+            return false;
+    }
+    return true;
+}
+
+/* Decode chunks as they come. 0 at the last chunk or EOF, 1 if stopped by `fn`. */
+static int
+read_chunks(stream_rd_t *r, client_line_fn fn, void *ctx)
+{
+    for (;;) {
+        const char *p = (const char *)r->raw.data;
+        const char *crlf = r->raw.len ? memmem(p, r->raw.len, "\r\n", 2) : NULL;
+        if (crlf) {
+            unsigned long size = strtoul(p, NULL, 16);
+            size_t hdr = (size_t)(crlf - p) + 2;
+            if (size == 0)
+                return 0;
+            if (r->raw.len >= hdr + size + 2) {
+                if (!feed_lines(r, r->raw.data + hdr, size, fn, ctx))
+                    return 1;
+                buf_consume(&r->raw, hdr + size + 2);
+                continue;
+            }
+        }
+        ssize_t n = fill(r);
+        if (n <= 0)
+            return n < 0 ? (int)n : 0;
+    }
+}
+
+int
+client_stream(const cli_t *cli, const char *cmd, const char *path, json_t *body,
+              client_line_fn fn, void *ctx)
+{
+    char host[256];
+    unsigned port;
+    buf_t err = BUF_INIT(4096);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : ls_strdup("{}");
+    json_decref(body);
+    int rc = client_endpoint(cli, host, sizeof host, &port, &err);
+    int fd = rc < 0 ? rc : dial(host, port, &err);
+    if (fd < 0) {
+        free(text);
+        rc = cli_fail(fd == LS_ENOTRUNNING ? EXIT_NODAEMON : EXIT_FAIL, cmd, "%s", buf_cstr(&err));
+        buf_free(&err);
+        return rc;
+    }
+    struct timeval tv = {0, 0}; /* a quiet topic is not an error: wait for ever */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char *tok = read_token(cli);
+    buf_t req = BUF_INIT(BUF_UNLIMITED);
+    buf_printf(&req, "POST %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n", path, host,
+               port);
+    if (tok)
+        buf_printf(&req, "Authorization: Bearer %s\r\n", tok);
+    buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+               strlen(text), text);
+    stream_rd_t r = {fd, BUF_INIT(MAX_RESPONSE), BUF_INIT(1u << 24)};
+    rc = send_all(fd, req.data, req.len) < 0 ? EXIT_FAIL : EXIT_OK;
+    const char *hdr_end = NULL;
+    while (rc == EXIT_OK && !(hdr_end = r.raw.len ? memmem(r.raw.data, r.raw.len, "\r\n\r\n", 4)
+                                                  : NULL))
+        if (fill(&r) <= 0)
+            rc = EXIT_FAIL;
+    int status = 0;
+    if (rc == EXIT_OK && sscanf(buf_cstr(&r.raw), "HTTP/1.%*d %d", &status) != 1)
+        rc = EXIT_FAIL;
+    if (rc == EXIT_OK) {
+        size_t at = (size_t)(hdr_end - (const char *)r.raw.data) + 4;
+        bool chunked = strcasestr(buf_cstr(&r.raw), "transfer-encoding: chunked") != NULL;
+        buf_consume(&r.raw, at);
+        if (status != 200) {
+            while (fill(&r) > 0) {
+            }
+            json_t *j = json_loadb((const char *)r.raw.data, r.raw.len, 0, NULL);
+            const char *msg = json_string_value(
+                json_object_get(json_object_get(j, "error"), "message"));
+            rc = cli_fail(EXIT_FAIL, cmd, "%s (HTTP %d)", msg ? msg : "the daemon refused",
+                          status);
+            json_decref(j);
+        } else if (!chunked) {
+            feed_lines(&r, r.raw.data, r.raw.len, fn, ctx);
+        } else if (read_chunks(&r, fn, ctx) < 0) {
+            rc = cli_fail(EXIT_FAIL, cmd, "the stream from the daemon broke");
+        }
+    } else {
+        rc = cli_fail(EXIT_FAIL, cmd, "talking to the daemon at %s:%u failed", host, port);
+    }
+    close(fd);
+    free(tok);
+    free(text);
+    buf_free(&req);
+    buf_free(&r.raw);
+    buf_free(&r.line);
+    buf_free(&err);
+    return rc;
+}

@@ -5,6 +5,7 @@
 #ifndef LS_CLI_CLIENT_H
 #define LS_CLI_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -29,6 +30,16 @@ void client_resp_free(client_resp_t *resp);
  *  EXIT_OK with resp filled (2xx), else EXIT_NODAEMON / EXIT_FAIL with resp freed. */
 int client_call_ok(const cli_t *cli, const char *cmd, const char *method, const char *path,
                    json_t *body /* taken */, client_resp_t *resp);
+
+/** Called with each line of a streamed answer (without its newline, NUL-terminated,
+ *  borrowed); return false to stop reading. */
+typedef bool (*client_line_fn)(void *ctx, const char *line, size_t len);
+
+/** POST `body` (taken) to `path` and read a streamed (chunked) answer line by line
+ *  until the daemon ends it, `fn` returns false, or the connection drops. Returns an
+ *  exit code as client_call_ok() does (EXIT_OK when the stream ended normally). */
+int client_stream(const cli_t *cli, const char *cmd, const char *path, json_t *body,
+                  client_line_fn fn, void *ctx);
 
 /** Resolve the API endpoint of the daemon for `cli` into host/port. */
 int client_endpoint(const cli_t *cli, char *host, size_t hostlen, unsigned *port, buf_t *err);

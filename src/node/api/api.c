@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
@@ -41,6 +42,8 @@ struct api_req_t {
     struct evkeyvalq query;
     bool query_parsed;
     buf_t body;
+    api_gone_fn on_gone; /* streams */
+    void *gone_ctx;
 };
 
 api_t *
@@ -312,4 +315,75 @@ api_listen(api_t *api, const char *host, uint16_t port, uint16_t *bound)
         *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                 : ((struct sockaddr_in *)&ss)->sin_port);
     return 0;
+}
+
+/* The stream's client went away. libevent 2.1 has detached the request from the
+ * connection (it expects the handler to end it; ending a detached request frees it),
+ * unless the whole server is being freed, which frees attached requests itself. */
+static void
+stream_closed(struct evhttp_connection *conn, void *arg)
+{
+    api_req_t *r = arg;
+    evhttp_connection_set_closecb(conn, NULL, NULL);
+    if (r->on_gone)
+        r->on_gone(r->gone_ctx);
+    if (!evhttp_request_get_connection(r->req))
+        evhttp_send_reply_end(r->req);
+    finish(r, 200);
+}
+
+void
+api_stream_start(api_req_t *r, const char *content_type, api_gone_fn on_gone, void *ctx)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    r->on_gone = on_gone;
+    r->gone_ctx = ctx;
+    evhttp_send_reply_start(r->req, 200, "OK");
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+    evhttp_connection_set_closecb(conn, stream_closed, r);
+    /* a quiet stream is not an idle client: the server's 120 s timeout is not for it */
+    evhttp_connection_set_timeout(conn, 30 * 24 * 3600);
+}
+
+void
+api_stream_send(api_req_t *r, const void *p, size_t len)
+{
+    if (!len)
+        return;
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, p, len);
+    evhttp_send_reply_chunk(r->req, out);
+    evbuffer_free(out);
+}
+
+void
+api_stream_end(api_req_t *r)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+    if (conn)
+        evhttp_connection_set_closecb(conn, NULL, NULL);
+    evhttp_send_reply_end(r->req);
+    finish(r, 200);
+}
+
+size_t
+api_stream_queued(api_req_t *r)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+const char *
+api_req_header(api_req_t *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+void
+api_reply_header(api_req_t *r, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
 }

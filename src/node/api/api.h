@@ -9,7 +9,13 @@
  *
  * A handler must answer its request exactly once, now or later (from another event);
  * the api_req_t is freed by the reply. If the client goes away first, the request is
- * still valid until answered; the answer is then dropped. */
+ * still valid until answered; the answer is then dropped.
+ *
+ * A streamed answer (api_stream_start) is one answer delivered in chunks (HTTP/1.1
+ * chunked transfer encoding): it lasts until the handler ends it with
+ * api_stream_end() or the client goes away, whichever comes first — in the second
+ * case `on_gone` runs, the request is finished and freed, and the handler must not
+ * use it again. The daemon ends its streams before it stops. */
 #ifndef LS_NODE_API_H
 #define LS_NODE_API_H
 
@@ -60,5 +66,22 @@ void api_reply_error(api_req_t *req, int status, const char *code, const char *f
     __attribute__((format(printf, 4, 5)));
 /** Map a negative LS_* code to an HTTP status and reply with its message. */
 void api_reply_errcode(api_req_t *req, int err, const char *what);
+
+/** Called once when the client of a stream went away (the request is then freed). */
+typedef void (*api_gone_fn)(void *ctx);
+/** Answer with a stream: status 200, `content_type`, chunks to follow. */
+void api_stream_start(api_req_t *req, const char *content_type, api_gone_fn on_gone, void *ctx);
+/** Send one chunk (copied; empty chunks are skipped). */
+void api_stream_send(api_req_t *req, const void *p, size_t len);
+/** End the stream (the last chunk) and free the request; on_gone will not run. */
+void api_stream_end(api_req_t *req);
+/** Bytes of the answer not yet written to the client: a streaming handler waits
+ *  while this is high instead of buffering a whole file. */
+size_t api_stream_queued(api_req_t *req);
+
+/** A request header, or NULL (borrowed until the reply). */
+const char *api_req_header(api_req_t *req, const char *name);
+/** Add a header to the answer (before replying or starting a stream). */
+void api_reply_header(api_req_t *req, const char *name, const char *value);
 
 #endif

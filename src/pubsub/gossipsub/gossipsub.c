@@ -97,6 +97,7 @@ gossipsub_new(const gossipsub_config_t *cfg, const gossipsub_env_t *env,
     gs->score = score_new(&gs->cfg.score, &senv, now_ms);
     gs->seen = gs_idmap_new(offsetof(gs_seen_t, id));
     gs->mcache = gs_idmap_new(offsetof(gs_cached_t, id));
+    gs->pending = gs_idmap_new(offsetof(gs_pending_t, id));
     gs->windows = ls_calloc(gs->cfg.history_length, sizeof *gs->windows);
     gs->next_heartbeat_ms = now_ms + gs->cfg.heartbeat_ms;
     return gs;
@@ -130,6 +131,7 @@ gossipsub_free_(gossipsub_t *gs)
     }
     free(gs->topics);
     gs_cache_free(gs);
+    gs_pending_free_all(gs);
     score_free(gs->score);
     sodium_memzero(&gs->kp, sizeof gs->kp);
     free(gs);
@@ -330,4 +332,16 @@ gossipsub_unsubscribe(gossipsub_t *gs, uint64_t now_ms, const uint8_t *topic, si
     gs_pset_free(&t->mesh);
     gs_flush(gs);
     return 0;
+}
+
+void
+gossipsub_stats(const gossipsub_t *gs, gossipsub_stats_t *out)
+{
+    *out = gs->stats;
+}
+
+gossipsub_class_t
+gossipsub_topic_class(const uint8_t *topic, size_t len)
+{
+    return pubsub_topic_is_lester(topic, len) ? GOSSIPSUB_CLASS_LESTER : GOSSIPSUB_CLASS_OTHER;
 }

@@ -32,8 +32,10 @@
  * max_topics, max_peer_topics); a malformed RPC is an error the caller answers by
  * closing the stream and reporting TRUST_PROTOCOL_VIOLATION.
  *
- * Validation is synchronous here (env.validate and the signature check run inside
- * gossipsub_input); moving signature checks to the worker pool is the next step. */
+ * Validation: env.validate runs on the caller's thread. Signature checks run inside
+ * gossipsub_input() unless env.verify is set: then each unseen message is handed to
+ * the caller (e.g. for a worker pool, in batches) and its processing resumes when the
+ * caller reports the outcome with gossipsub_verified(). */
 #ifndef LS_PUBSUB_GOSSIPSUB_H
 #define LS_PUBSUB_GOSSIPSUB_H
 
@@ -131,7 +133,39 @@ typedef struct gossipsub_env_t {
     void (*px)(void *ctx, const peer_id_t *peer, const uint8_t *record, size_t len);
     /** Where message verdicts go (ctx/report may be NULL). */
     trust_hook_t trust;
+    /** Optional: deferred signature checks. When set, gossipsub_input() does not verify
+     *  StrictSign signatures itself: each unseen message's encoding (`msg`, borrowed for
+     *  the call) and ID are handed here and the message waits (gossipsub_pending())
+     *  until the caller calls gossipsub_verified() with that ID, once. Copies of a
+     *  waiting message count as duplicates. A negative return drops the message
+     *  without penalty (e.g. the caller's queue is full); verified() is then not
+     *  expected. */
+    int (*verify)(void *ctx, const uint8_t *msg, size_t len, const uint8_t *id, size_t id_len);
 } gossipsub_env_t;
+
+/** Message counters by topic class: Lester's own topics and all others. */
+typedef enum gossipsub_class_t {
+    GOSSIPSUB_CLASS_LESTER = 0,
+    GOSSIPSUB_CLASS_OTHER,
+    GOSSIPSUB_CLASS_COUNT
+} gossipsub_class_t;
+
+typedef struct gossipsub_msg_stats_t {
+    uint64_t received;   /* messages in RPCs on topics we subscribe to */
+    uint64_t duplicates; /* already seen or waiting for verification */
+    uint64_t invalid;    /* bad ID fields, bad signature, or rejected by validate */
+    uint64_t ignored;    /* validate said ignore, or dropped by env.verify */
+    uint64_t delivered;  /* handed to env.deliver (ours included) */
+    uint64_t forwarded;  /* copies queued to peers for others' messages */
+    uint64_t published;  /* our own */
+} gossipsub_msg_stats_t;
+
+typedef struct gossipsub_stats_t {
+    gossipsub_msg_stats_t msg[GOSSIPSUB_CLASS_COUNT];
+    uint64_t ihave_sent, iwant_sent; /* IDs announced / asked */
+    uint64_t iwant_served;           /* messages sent in answer to IWANT */
+    uint64_t graylisted_rpcs;        /* RPCs dropped whole from graylisted peers */
+} gossipsub_stats_t;
 
 typedef struct gossipsub_t gossipsub_t;
 
@@ -172,6 +206,23 @@ int gossipsub_unsubscribe(gossipsub_t *gs, uint64_t now_ms, const uint8_t *topic
  *  was already published on a Lester topic (same ID). */
 int gossipsub_publish(gossipsub_t *gs, uint64_t now_ms, const uint8_t *topic, size_t topic_len,
                       const uint8_t *data, size_t len, uint8_t *id, size_t *id_len);
+
+/** The outcome of a deferred signature check (env.verify) of message `id`:
+ *  `result` 0 with its `author`, or a negative pubsub_msg_verify() code (the peer
+ *  that sent it is penalised as for an invalid message). Processing resumes as in
+ *  gossipsub_input(): seen cache, env.validate, delivery and forwarding. Returns 0,
+ *  or LS_ENOENT if no message with that ID is waiting. */
+int gossipsub_verified(gossipsub_t *gs, uint64_t now_ms, const uint8_t *id, size_t id_len,
+                       int result, const peer_id_t *author);
+
+/** Messages waiting for gossipsub_verified(). */
+size_t gossipsub_pending(const gossipsub_t *gs);
+
+/** Read the counters. */
+void gossipsub_stats(const gossipsub_t *gs, gossipsub_stats_t *out);
+
+/** The class of `topic` for the counters. */
+gossipsub_class_t gossipsub_topic_class(const uint8_t *topic, size_t len);
 
 /** Heartbeat work when due. Returns the time of the next heartbeat. */
 uint64_t gossipsub_tick(gossipsub_t *gs, uint64_t now_ms);

@@ -37,11 +37,132 @@ on_subscriptions(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const PubsubPb_
     }
 }
 
-static void
-penalise(gossipsub_t *gs, const gs_peer_t *p, const PubsubPb__Message *m)
+gossipsub_msg_stats_t *
+gs_msg_stats(gossipsub_t *gs, const uint8_t *topic, size_t len)
 {
-    score_invalid(gs->score, &p->id, m->topic.data, m->topic.len);
-    trust_hook_report(&gs->env.trust, &p->id, TRUST_INVALID_MESSAGE);
+    return &gs->stats.msg[gossipsub_topic_class(topic, len)];
+}
+
+static void
+penalise(gossipsub_t *gs, const peer_id_t *from, const PubsubPb__Message *m)
+{
+    gs_msg_stats(gs, m->topic.data, m->topic.len)->invalid++;
+    score_invalid(gs->score, from, m->topic.data, m->topic.len);
+    trust_hook_report(&gs->env.trust, from, TRUST_INVALID_MESSAGE);
+}
+
+/* The signature of `m` from `from` verified (author known): the rest of the
+ * pipeline. `from` may have disconnected meanwhile (then a stand-in with its ID). */
+static void
+after_verify(gossipsub_t *gs, uint64_t now_ms, const peer_id_t *from, const PubsubPb__Message *m,
+             const gs_msgid_t *id, const peer_id_t *author)
+{
+    gs_peer_t standin = {.id = *from};
+    const gs_peer_t *p = peermap_get(gs->peers, from);
+    if (!p)
+        p = &standin;
+    if (!gs_seen_add(gs, now_ms, id))
+        return;
+    gossipsub_verdict_t v = GOSSIPSUB_ACCEPT;
+    if (gs->env.validate) {
+        uint32_t hops = 0;
+        if (pubsub_topic_is_lester(m->topic.data, m->topic.len))
+            hops = m->has_lester_hops && m->lester_hops < gs->cfg.hop_limit ? m->lester_hops
+                                                                            : gs->cfg.hop_limit;
+        gossipsub_message_t vm = {m->topic.data, m->topic.len, m->data.data, m->data.len, author,
+                                  &p->id,        id->b,        id->len,      hops};
+        v = gs->env.validate(gs->env.ctx, &vm);
+    }
+    if (v == GOSSIPSUB_REJECT) {
+        penalise(gs, &p->id, m);
+    } else if (v == GOSSIPSUB_ACCEPT) {
+        score_first_delivery(gs->score, &p->id, m->topic.data, m->topic.len);
+        trust_hook_report(&gs->env.trust, &p->id, TRUST_VALID_MESSAGE);
+        gs_deliver_and_forward(gs, now_ms, p, m, id, author);
+    } else {
+        gs_msg_stats(gs, m->topic.data, m->topic.len)->ignored++;
+    }
+}
+
+/* Hand `m` to env.verify and keep it until gossipsub_verified(). */
+static void
+defer_verify(gossipsub_t *gs, const gs_peer_t *p, const PubsubPb__Message *m, const gs_msgid_t *id)
+{
+    gossipsub_msg_stats_t *st = gs_msg_stats(gs, m->topic.data, m->topic.len);
+    if (gs_idmap_count(gs->pending) >= GS_MAX_PENDING) {
+        st->ignored++;
+        return;
+    }
+    gs_pending_t *pe = ls_calloc(1, sizeof *pe);
+    pe->id = *id;
+    pe->from = p->id;
+    pe->len = pubsub_pb__message__get_packed_size(m);
+    pe->msg = ls_malloc(pe->len ? pe->len : 1);
+    pubsub_pb__message__pack(m, pe->msg);
+    if (gs->env.verify(gs->env.ctx, pe->msg, pe->len, id->b, id->len) < 0) {
+        st->ignored++;
+        free(pe->msg);
+        free(pe);
+        return;
+    }
+    gs_idmap_put(gs->pending, pe);
+    pe->next = gs->pending_head;
+    if (pe->next)
+        pe->next->prev = pe;
+    gs->pending_head = pe;
+}
+
+static void
+pending_unlink(gossipsub_t *gs, gs_pending_t *pe)
+{
+    if (pe->prev)
+        pe->prev->next = pe->next;
+    else
+        gs->pending_head = pe->next;
+    if (pe->next)
+        pe->next->prev = pe->prev;
+    free(pe->msg);
+    free(pe);
+}
+
+void
+gs_pending_free_all(gossipsub_t *gs)
+{
+    while (gs->pending_head) {
+        gs_idmap_remove(gs->pending, &gs->pending_head->id);
+        pending_unlink(gs, gs->pending_head);
+    }
+    gs_idmap_free(gs->pending);
+}
+
+int
+gossipsub_verified(gossipsub_t *gs, uint64_t now_ms, const uint8_t *raw, size_t id_len, int result,
+                   const peer_id_t *author)
+{
+    gs_msgid_t id;
+    if (!gs_msgid_set(&id, raw, id_len))
+        return LS_ENOENT;
+    gs_pending_t *pe = gs_idmap_remove(gs->pending, &id);
+    if (!pe)
+        return LS_ENOENT;
+    PubsubPb__Message *m = pubsub_pb__message__unpack(NULL, pe->len, pe->msg);
+    if (m) {
+        const gs_topic_t *t = gs_topic_find(gs, m->topic.data, m->topic.len);
+        if (result < 0 || !author)
+            penalise(gs, &pe->from, m);
+        else if (t && t->subscribed) /* we may have left the topic meanwhile */
+            after_verify(gs, now_ms, &pe->from, m, &id, author);
+        pubsub_pb__message__free_unpacked(m, NULL);
+    }
+    pending_unlink(gs, pe);
+    gs_flush(gs);
+    return 0;
+}
+
+size_t
+gossipsub_pending(const gossipsub_t *gs)
+{
+    return gs_idmap_count(gs->pending);
 }
 
 static void
@@ -54,41 +175,35 @@ on_message(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const PubsubPb__Messa
     const gs_topic_t *t = gs_topic_find(gs, m->topic.data, m->topic.len);
     if (!t || !t->subscribed)
         return; /* not ours to relay */
+    gs_msg_stats(gs, m->topic.data, m->topic.len)->received++;
     int n = pubsub_msgid(m, raw);
     if (n < 0 || !gs_msgid_set(&id, raw, (size_t)n)) {
-        penalise(gs, p, m); /* StrictSign: from and seqno are required */
+        penalise(gs, &p->id, m); /* StrictSign: from and seqno are required */
         return;
     }
     const gs_seen_t *seen = gs_seen_get(gs, &id);
     if (seen) {
+        gs_msg_stats(gs, m->topic.data, m->topic.len)->duplicates++;
         score_duplicate_delivery(gs->score, now_ms, seen->first_ms, &p->id, m->topic.data,
                                  m->topic.len);
+        return;
+    }
+    if (gs->env.verify) {
+        /* A copy arriving while another waits is a duplicate. If the waiting one turns
+         * out forged, the genuine message is not marked seen and gossip recovers it. */
+        if (gs_idmap_get(gs->pending, &id))
+            gs_msg_stats(gs, m->topic.data, m->topic.len)->duplicates++;
+        else
+            defer_verify(gs, p, m, &id);
         return;
     }
     /* A bad signature is not marked seen: a forger must not be able to suppress the
      * genuine message by sending a broken copy of it first. */
     if (pubsub_msg_verify(m, &author) < 0) {
-        penalise(gs, p, m);
+        penalise(gs, &p->id, m);
         return;
     }
-    gs_seen_add(gs, now_ms, &id);
-    gossipsub_verdict_t v = GOSSIPSUB_ACCEPT;
-    if (gs->env.validate) {
-        uint32_t hops = 0;
-        if (pubsub_topic_is_lester(m->topic.data, m->topic.len))
-            hops = m->has_lester_hops && m->lester_hops < gs->cfg.hop_limit ? m->lester_hops
-                                                                            : gs->cfg.hop_limit;
-        gossipsub_message_t vm = {m->topic.data, m->topic.len, m->data.data, m->data.len, &author,
-                                  &p->id,        id.b,         id.len,       hops};
-        v = gs->env.validate(gs->env.ctx, &vm);
-    }
-    if (v == GOSSIPSUB_REJECT) {
-        penalise(gs, p, m);
-    } else if (v == GOSSIPSUB_ACCEPT) {
-        score_first_delivery(gs->score, &p->id, m->topic.data, m->topic.len);
-        trust_hook_report(&gs->env.trust, &p->id, TRUST_VALID_MESSAGE);
-        gs_deliver_and_forward(gs, now_ms, p, m, &id, &author);
-    }
+    after_verify(gs, now_ms, &p->id, m, &id, &author);
 }
 
 static void
@@ -176,8 +291,10 @@ on_iwant(gossipsub_t *gs, gs_peer_t *p, const PubsubPb__ControlIWant *iw)
         gs_msgid_t id;
         const gs_cached_t *c;
         if (gs_msgid_set(&id, iw->messageids[i].data, iw->messageids[i].len) &&
-            (c = gs_mcache_get(gs, &id)))
+            (c = gs_mcache_get(gs, &id))) {
             gs_out_message(gs, p, c->msg, c->len);
+            gs->stats.iwant_served++;
+        }
     }
 }
 
@@ -201,8 +318,10 @@ gs_input(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const uint8_t *rpc, siz
 {
     PubsubPb__RPC *r;
 
-    if (score_get(gs->score, now_ms, &p->id) < gs->cfg.thresholds.graylist)
+    if (score_get(gs->score, now_ms, &p->id) < gs->cfg.thresholds.graylist) {
+        gs->stats.graylisted_rpcs++;
         return 0; /* graylisted: dropped whole, before decoding */
+    }
     int rc = pubsub_rpc_decode(rpc, len, &gs->cfg.limits, &r);
     if (rc < 0)
         return rc;

@@ -78,6 +78,18 @@ typedef struct gs_promise_t {
 
 #define GS_MAX_PROMISES 4096
 
+/* A message waiting for a deferred signature check (env.verify). */
+typedef struct gs_pending_t {
+    gs_msgid_t id;
+    peer_id_t from;
+    uint8_t *msg; /* encoded Message */
+    size_t len;
+    struct gs_pending_t *prev, *next;
+} gs_pending_t;
+
+/* Most messages waiting for verification; more are dropped (ignored). */
+#define GS_MAX_PENDING 65536
+
 struct gossipsub_t {
     gossipsub_config_t cfg;
     gossipsub_env_t env;
@@ -95,6 +107,9 @@ struct gossipsub_t {
     gs_window_t *windows; /* history_length; [0] is the newest */
     gs_promise_t *promises;
     size_t n_promises;
+    gs_idmap_t *pending; /* gs_pending_t by ID */
+    gs_pending_t *pending_head;
+    gossipsub_stats_t stats;
     gs_pset_t dirty;
     uint64_t next_heartbeat_ms;
     uint64_t heartbeats;
@@ -150,6 +165,8 @@ void gs_heartbeat(gossipsub_t *gs, uint64_t now_ms);
 size_t gs_graft_peers(gossipsub_t *gs, uint64_t now_ms, uint32_t ti, size_t n, bool outbound_only);
 
 /* gs_input.c */
+gossipsub_msg_stats_t *gs_msg_stats(gossipsub_t *gs, const uint8_t *topic, size_t len);
+void gs_pending_free_all(gossipsub_t *gs);
 int gs_input(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const uint8_t *rpc, size_t len);
 
 #endif

@@ -188,6 +188,7 @@ void
 gs_out_ihave(gossipsub_t *gs, gs_peer_t *p, const gs_topic_t *t, const gs_msgid_t *ids, size_t n)
 {
     buf_t ih = BUF_INIT(BUF_UNLIMITED);
+    gs->stats.ihave_sent += n;
     put_field(&ih, F1, t->name, t->len);
     for (size_t i = 0; i < n; i++)
         put_field(&ih, F2, ids[i].b, ids[i].len);
@@ -200,6 +201,7 @@ void
 gs_out_iwant(gossipsub_t *gs, gs_peer_t *p, const gs_msgid_t *ids, size_t n)
 {
     buf_t iw = BUF_INIT(BUF_UNLIMITED);
+    gs->stats.iwant_sent += n;
     for (size_t i = 0; i < n; i++)
         put_field(&iw, F1, ids[i].b, ids[i].len);
     room(gs, p, iw.len + 8);

@@ -85,7 +85,11 @@ accept_message(gossipsub_t *gs, uint64_t now_ms, const gs_peer_t *from, PubsubPb
     uint32_t hops = lester ? (m->has_lester_hops ? m->lester_hops : gs->cfg.hop_limit) : 0;
     if (lester && hops > gs->cfg.hop_limit)
         hops = gs->cfg.hop_limit; /* nobody extends seed 001's TTL past ours */
+    gossipsub_msg_stats_t *st = gs_msg_stats(gs, m->topic.data, m->topic.len);
+    if (!from)
+        st->published++;
     if (gs->topics[ti].subscribed && gs->env.deliver) {
+        st->delivered++;
         gossipsub_message_t dm = {m->topic.data, m->topic.len, m->data.data,
                                   m->data.len,   author,       from ? &from->id : NULL,
                                   id->b,         id->len,      hops};
@@ -102,6 +106,8 @@ accept_message(gossipsub_t *gs, uint64_t now_ms, const gs_peer_t *from, PubsubPb
     pubsub_pb__message__pack(m, dst);
     gs_mcache_put(gs, id, (uint32_t)ti, msg.data, msg.len);
     int sent = route(gs, now_ms, (uint32_t)ti, from ? &from->id : NULL, author, &msg);
+    if (from)
+        st->forwarded += (uint64_t)sent;
     buf_free(&msg);
     return sent;
 }

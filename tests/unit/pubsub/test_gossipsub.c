@@ -44,7 +44,16 @@ struct sim_t {
     unsigned drop_pct;     /* RPCs carrying messages dropped, percent */
     size_t iwants, ihaves; /* control messages seen on the wire */
     size_t raw_rx;         /* RPCs received by raw peers */
+    struct {               /* deferred signature checks (env.verify) */
+        int node;
+        uint8_t *msg, id[PUBSUB_MSGID_MAX];
+        size_t len, id_len;
+    } *vq;
+    size_t vq_n, vq_cap;
 };
+
+/* Routers created by sim_init() defer their signature checks (env.verify). */
+static bool g_deferred;
 
 static uint32_t
 sim_rand(sim_t *s, uint32_t bound)
@@ -116,8 +125,57 @@ env_report(void *ctx, const peer_id_t *peer, trust_event_t ev)
         me->valid_reports++;
 }
 
+static int
+env_verify(void *ctx, const uint8_t *msg, size_t len, const uint8_t *id, size_t id_len)
+{
+    node_t *me = ctx;
+    sim_t *s = me->sim;
+    if (s->vq_n == s->vq_cap) {
+        s->vq_cap = s->vq_cap ? 2 * s->vq_cap : 256;
+        s->vq = realloc(s->vq, s->vq_cap * sizeof *s->vq);
+    }
+    s->vq[s->vq_n].node = me->idx;
+    s->vq[s->vq_n].msg = ls_memdup(msg, len);
+    s->vq[s->vq_n].len = len;
+    memcpy(s->vq[s->vq_n].id, id, id_len);
+    s->vq[s->vq_n++].id_len = id_len;
+    return 0;
+}
+
+/* The "worker pool": check every queued signature, in a batch, then report back. */
+static void
+sim_verify_batch(sim_t *s)
+{
+    size_t n = s->vq_n;
+    s->vq_n = 0;
+    void *batch = ls_memdup(s->vq, n * sizeof *s->vq);
+    for (size_t i = 0; i < n; i++) {
+        __typeof__(s->vq) v = (__typeof__(s->vq))batch + i;
+        PubsubPb__Message *m = pubsub_pb__message__unpack(NULL, v->len, v->msg);
+        peer_id_t author;
+        int rc = m ? pubsub_msg_verify(m, &author) : LS_EINVAL;
+        pubsub_pb__message__free_unpacked(m, NULL);
+        assert_int_equal(gossipsub_verified(s->nodes[v->node].gs, s->now, v->id, v->id_len, rc,
+                                            rc == 0 ? &author : NULL),
+                         0);
+        free(v->msg);
+    }
+    free(batch);
+}
+
+static void sim_drain_net(sim_t *s);
+
 static void
 sim_drain(sim_t *s)
+{
+    do {
+        sim_drain_net(s);
+        sim_verify_batch(s);
+    } while (s->q_head < s->q_tail);
+}
+
+static void
+sim_drain_net(sim_t *s)
 {
     while (s->q_head < s->q_tail) {
         packet_t p = s->q[s->q_head++];
@@ -149,7 +207,8 @@ sim_init(sim_t *s, int n, int raw, const gossipsub_config_t *cfg)
         if (i >= n)
             continue;
         gossipsub_env_t env = {nd,         env_send, env_deliver, NULL,
-                               env_random, NULL,     NULL,        {nd, env_report}};
+                               env_random, NULL,     NULL,        {nd, env_report},
+                               g_deferred ? env_verify : NULL};
         nd->gs = gossipsub_new(cfg, &env, &nd->kp, s->now);
     }
 }
@@ -161,6 +220,7 @@ sim_free(sim_t *s)
     for (int i = 0; i < s->n; i++)
         gossipsub_free(s->nodes[i].gs);
     free(s->q);
+    free(s->vq);
 }
 
 static void
@@ -491,6 +551,45 @@ test_sybils_first(void **state)
     sim_free(&s);
 }
 
+/* Deferred signature checks (env.verify, as the node does on its worker pool):
+ * every message reaches everyone exactly once, forgeries are still penalised, and
+ * nothing is left waiting. */
+static void
+test_deferred_verification(void **state)
+{
+    static sim_t s;
+    gossipsub_config_t cfg;
+    gossipsub_stats_t st;
+    const int n = 20, bad = 20;
+    (void)state;
+
+    gossipsub_config_default(&cfg);
+    g_deferred = true;
+    sim_init(&s, n, 1, &cfg);
+    g_deferred = false;
+    sim_random_graph(&s, n, 3);
+    sim_connect(&s, bad, 0);
+    sim_subscribe(&s, n, T);
+    sim_heartbeats(&s, 3);
+    for (unsigned k = 0; k < 100; k++)
+        publish(&s, (int)sim_rand(&s, (uint32_t)n), T, k);
+    sim_heartbeats(&s, 2);
+    for (int i = 0; i < n; i++) {
+        for (unsigned k = 0; k < 100; k++)
+            assert_int_equal(s.nodes[i].got[k], 1);
+        assert_int_equal(gossipsub_pending(s.nodes[i].gs), 0);
+    }
+    send_forged(&s, bad, 0, 700);
+    assert_int_equal(s.nodes[0].invalid_reports, 1);
+    assert_int_equal(s.nodes[0].got[700], 0);
+    gossipsub_stats(s.nodes[0].gs, &st);
+    assert_int_equal(st.msg[GOSSIPSUB_CLASS_OTHER].invalid, 1);
+    assert_true(st.msg[GOSSIPSUB_CLASS_OTHER].delivered >= 100);
+    assert_int_equal(gossipsub_verified(s.nodes[0].gs, s.now, (const uint8_t *)"x", 1, 0, NULL),
+                     LS_ENOENT);
+    sim_free(&s);
+}
+
 static void
 test_api_edges(void **state)
 {
@@ -537,6 +636,7 @@ main(void)
         cmocka_unit_test(test_invalid_signatures_graylisted),
         cmocka_unit_test(test_sybils_do_not_take_over),
         cmocka_unit_test(test_sybils_first),
+        cmocka_unit_test(test_deferred_verification),
         cmocka_unit_test(test_api_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

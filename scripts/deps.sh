@@ -16,6 +16,8 @@ PACKAGES=(
   python3 curl openssl sqlite3 procps
   # interop peers (js-libp2p, helia) run on Node.js
   nodejs npm
+  # content benchmark peers (scripts/bench_content.py): aria2 -> aria2 with a local tracker
+  aria2 mktorrent opentracker
 )
 
 missing=()

@@ -106,6 +106,12 @@ void blockstore_free_(blockstore_t *bs);
  *  block is 0 without I/O. Else -errno or a db error, and nothing is stored. */
 int blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
 
+/** As blockstore_put(), without hashing: for callers that have just computed `cid`
+ *  from these very bytes (the UnixFS importer) or verified them (Bitswap), so a
+ *  block is hashed once on its way in. Passing bytes that do not match `cid` stores
+ *  a corrupt block (caught by blockstore_get(), which always verifies). */
+int blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
+
 /** Append the block `cid` to `out`. The bytes are verified against the multihash:
  *  a block damaged on disk is moved to quarantine/, dropped from the index and
  *  reported as LS_ECORRUPT (fetch it again). LS_ENOENT if not held; LS_ETOOBIG if

@@ -8,14 +8,14 @@
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 
-int
-blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
+static int
+put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool verify)
 {
     if (len > bs->cfg.max_block)
         return LS_ETOOBIG;
     if (!bs_hash_supported(&cid->hash))
         return LS_ENOTSUP;
-    if (!multihash_verify(&cid->hash, data, len))
+    if (verify && !multihash_verify(&cid->hash, data, len))
         return LS_ECORRUPT;
     if (bs->in_batch && bs_pending_find(bs, &cid->hash))
         return 0;
@@ -41,6 +41,18 @@ blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t l
         bs->bytes -= len;
     }
     return rc;
+}
+
+int
+blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
+{
+    return put(bs, cid, data, len, true);
+}
+
+int
+blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
+{
+    return put(bs, cid, data, len, false);
 }
 
 /* The file failed its hash check: keep it for inspection, forget the block. */

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Content benchmark (issue 6), everything on loopback in the same run:
+
+  lester_add      `lester add` of the file vs `openssl dgst -sha256` over the same file
+  lester_get      1 seeder -> 1 downloader, timed from `lester get` to the verified file
+                  (Noise + yamux, every block hashed, DAG checked); peak RSS of the
+                  downloading daemon
+  lester_get2     2 seeders -> 1 downloader
+  aria2           aria2 -> aria2 (BitTorrent, no encryption, local opentracker), timed
+                  from the leecher's start to its exit; the leecher's peak RSS
+  helia           helia -> helia over Bitswap (tests/interop/js/helia.mjs), HELIA_MIB
+
+Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256)
+Prints one `key value=...` line per figure (scripts/bench.sh style)."""
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, TMP = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+os.environ["LESTER_BIN"] = os.path.join(BUILD, "lester")
+os.environ["LESTER_TEST_TMP"] = TMP
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+from harness import Workdir, loopback_node, run, run_json  # noqa: E402
+
+MIB = int(os.environ.get("CONTENT_MIB", "1024"))
+HELIA_MIB = int(os.environ.get("HELIA_MIB", "256"))
+INTEROP = os.path.join(ROOT, "tests", "interop")
+
+
+def out(key, **kv):
+    print(key + " " + " ".join("%s=%s" % (k, (("%.3f" % v) if isinstance(v, float) else v))
+                               for k, v in kv.items()), flush=True)
+
+
+def make_file(path, mib):
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(1 << 20))
+
+
+def sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def timed(cmd, **kw):
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit("%s failed: %s" % (cmd, p.stderr))
+    return time.time() - t0, p.stdout
+
+
+def hwm_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def bench_lester(w, src, digest):
+    a, b, c = (loopback_node(w, n) for n in "ABC")
+    for n in (a, b, c):
+        n.start()
+    try:
+        subprocess.run(["cat", src], stdout=subprocess.DEVNULL, check=True)  # warm cache
+        t_ssl, _ = timed(["openssl", "dgst", "-sha256", src])
+        t_add, cid = timed([os.environ["LESTER_BIN"], "--home", a.home, "add", "-q", src])
+        cid = cid.strip()
+        out("lester_add", MiB=MIB, s=t_add, MBps=MIB * 1.048576 / t_add, openssl_s=t_ssl,
+            ratio_openssl=t_ssl / t_add)
+        run("swarm", "connect", run_json("id", home=a.home)["addresses"][0], home=b.home,
+            check_rc=0)
+        time.sleep(1.5)  # identify, then the Bitswap peer scan (1 s)
+        dst = os.path.join(w.path, "b.out")
+        t_get, _ = timed([os.environ["LESTER_BIN"], "--home", b.home, "get", "-q", cid, "-o",
+                          dst], timeout=900)
+        ok = sha(dst) == digest
+        out("lester_get", MiB=MIB, s=t_get, MBps=MIB * 1.048576 / t_get, verified=ok,
+            downloader_rss_MiB=hwm_kib(b.proc.pid) / 1024.0)
+        os.unlink(dst)
+        for n in (a, b):
+            run("swarm", "connect", run_json("id", home=n.home)["addresses"][0], home=c.home,
+                check_rc=0)
+        time.sleep(1.5)
+        dst = os.path.join(w.path, "c.out")
+        t_get2, _ = timed([os.environ["LESTER_BIN"], "--home", c.home, "get", "-q", cid, "-o",
+                           dst], timeout=900)
+        led = run_json("bitswap", "stat", home=c.home)["ledgers"]
+        out("lester_get2", MiB=MIB, s=t_get2, MBps=MIB * 1.048576 / t_get2,
+            verified=sha(dst) == digest, sources=sum(1 for l in led if l["blocks_recv"] > 0),
+            downloader_rss_MiB=hwm_kib(c.proc.pid) / 1024.0)
+        os.unlink(dst)
+        return t_get
+    finally:
+        for n in (a, b, c):
+            n.stop()
+
+
+def bench_aria2(w, src, digest):
+    if not shutil.which("aria2c") or not shutil.which("mktorrent") or \
+            not shutil.which("opentracker"):
+        out("aria2", skipped="aria2c/mktorrent/opentracker missing (scripts/deps.sh)")
+        return None
+    port, p_seed, p_leech = free_port(), free_port(), free_port()
+    torrent = os.path.join(w.path, "f.torrent")
+    subprocess.run(["mktorrent", "-l", "18", "-a", "http://127.0.0.1:%d/announce" % port,
+                    "-o", torrent, src], check=True, capture_output=True)
+    info = subprocess.run(["aria2c", "-S", torrent], capture_output=True, text=True).stdout
+    ih = [l.split(":", 1)[1].strip() for l in info.splitlines() if "Info Hash" in l][0]
+    # opentracker drops to `nobody` before it reads its whitelist: a readable place
+    wdir = tempfile.mkdtemp(prefix="ot-", dir=TMP)
+    os.chmod(wdir, 0o755)
+    wl = os.path.join(wdir, "whitelist")
+    with open(wl, "w") as f:
+        f.write(ih + "\n")
+    os.chmod(wl, 0o644)
+    common = ["--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+              "--enable-peer-exchange=false", "--file-allocation=none", "--summary-interval=0",
+              "--console-log-level=warn"]
+    tracker = subprocess.Popen(["opentracker", "-i", "127.0.0.1", "-p", str(port), "-P",
+                                str(port), "-w", wl], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    seeder = subprocess.Popen(["aria2c", "--dir", os.path.dirname(src), "--seed-ratio=0.0",
+                               "--check-integrity=true", "--listen-port=%d" % p_seed, torrent]
+                              + common, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(4)  # the seeder hashes the file before it announces
+        ldir = os.path.join(w.path, "leech")
+        os.makedirs(ldir)
+        t0 = time.time()
+        leech = subprocess.Popen(["aria2c", "--dir", ldir, "--seed-time=0",
+                                  "--listen-port=%d" % p_leech, torrent] + common,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rss = 0
+        while leech.poll() is None:
+            rss = max(rss, hwm_kib(leech.pid))
+            time.sleep(0.05)
+        t = time.time() - t0
+        got = os.path.join(ldir, os.path.basename(src))
+        out("aria2", MiB=MIB, s=t, MBps=MIB * 1.048576 / t, rc=leech.returncode,
+            verified=os.path.exists(got) and sha(got) == digest, leecher_rss_MiB=rss / 1024.0)
+        return t
+    finally:
+        for p in (seeder, tracker):
+            p.terminate()
+            p.wait()
+        shutil.rmtree(wdir, ignore_errors=True)
+
+
+class Helia:
+    def __init__(self):
+        node = os.environ.get("LESTER_NODE") or shutil.which("node") or "node"
+        self.p = subprocess.Popen([node, os.path.join(INTEROP, "js", "helia.mjs")], cwd=INTEROP,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.ready = json.loads(self.p.stdout.readline())
+        self.n = 0
+
+    def cmd(self, cmd, **kw):
+        self.n += 1
+        self.p.stdin.write(json.dumps(dict(kw, id=self.n, cmd=cmd)) + "\n")
+        r = json.loads(self.p.stdout.readline())
+        if not r.get("ok"):
+            raise SystemExit("helia %s failed: %s" % (cmd, r))
+        return r
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def bench_helia(w):
+    if not os.path.isdir(os.path.join(INTEROP, "node_modules", "helia")):
+        out("helia", skipped="tests/interop/node_modules missing")
+        return
+    src = os.path.join(w.path, "helia.bin")
+    make_file(src, HELIA_MIB)
+    a, b = Helia(), Helia()
+    try:
+        cid = a.cmd("add", path=src)["cid"]
+        b.cmd("dial", addr=a.ready["addrs"][0])
+        dst = os.path.join(w.path, "helia.out")
+        t0 = time.time()
+        b.cmd("get", cid=cid, out=dst, timeoutMs=1800000)
+        t = time.time() - t0
+        out("helia", MiB=HELIA_MIB, s=t, MBps=HELIA_MIB * 1.048576 / t,
+            verified=sha(dst) == sha(src))
+    finally:
+        a.close()
+        b.close()
+
+
+def main():
+    w = Workdir("bench-content")
+    try:
+        src = os.path.join(w.path, "f%dM.bin" % MIB)
+        make_file(src, MIB)
+        digest = sha(src)
+        t_lester = bench_lester(w, src, digest)
+        t_aria = bench_aria2(w, src, digest)
+        if t_aria:
+            out("lester_vs_aria2", ratio_end_to_end=t_aria / t_lester)
+        bench_helia(w)
+    finally:
+        w.cleanup()
+
+
+if __name__ == "__main__":
+    main()

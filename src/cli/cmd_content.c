@@ -1,0 +1,278 @@
+/* Content commands: add, cat, get, pin, repo, block, bitswap (routes_content.c,
+ * routes_repo.c). `add` and `get` name local paths the daemon reads or writes
+ * itself, so they need a daemon on this machine; `cat` streams the bytes. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/content_io.h"
+#include "lib/buf/buf.h"
+#include "lib/fs/fs.h"
+
+const char usage_add[] =
+    "usage: lester add [-r] [--pin=false] [--only-hash] [-q|--quiet] [--json] <path>\n\n"
+    "Import a file (or with -r a directory) into the node's blockstore as a UnixFS DAG\n"
+    "(CIDv1, raw leaves, content.chunk_size chunks, 174 links per node: the CID kubo\n"
+    "and helia give for the same bytes) and print its CID. The daemon reads the path\n"
+    "itself, so it must run on this machine. The root is pinned recursively unless\n"
+    "--pin=false. --only-hash computes the CID without storing anything. A progress\n"
+    "bar is drawn on stderr for files over 4 MiB (not with --quiet).\n";
+
+const char usage_cat[] =
+    "usage: lester cat <cid> [--offset N] [--length N] [--timeout S] [-q|--quiet]\n\n"
+    "Write a file's bytes to standard output. Blocks not held here are fetched first\n"
+    "over Bitswap from the connected peers (progress on stderr), every block verified;\n"
+    "--timeout as for `lester get`.\n";
+
+const char usage_get[] =
+    "usage: lester get <cid> [-o PATH] [--timeout S] [-q|--quiet] [--json]\n\n"
+    "Fetch a file or directory over Bitswap from the connected peers (blocks already\n"
+    "held, e.g. from an interrupted run, are not fetched again), verify every block and\n"
+    "the whole DAG, and write it to PATH (default ./<cid>). Progress (bytes, peers,\n"
+    "rate, ETA) is drawn on stderr; --json prints the final figures. The download\n"
+    "fails when no block arrives for --timeout seconds (default 60; 0: wait for ever).\n";
+
+const char usage_pin[] =
+    "usage: lester pin add <cid> [--direct] [--json]\n"
+    "       lester pin rm <cid> [--json]\n"
+    "       lester pin ls [--json]\n\n"
+    "Pinned blocks survive `lester repo gc`. add pins the whole DAG (recursive) unless\n"
+    "--direct; every block must be held.\n";
+
+const char usage_repo[] =
+    "usage: lester repo stat [--json]\n"
+    "       lester repo gc [--json]\n\n"
+    "stat  blocks and bytes held, the quota (repo.max_bytes), pins\n"
+    "gc    delete every block no pin protects\n";
+
+const char usage_block[] =
+    "usage: lester block get <cid> > FILE\n"
+    "       lester block put [--codec raw|dag-pb] [FILE] [--json]   (stdin without FILE)\n"
+    "       lester block stat <cid> [--json]\n\n"
+    "Raw blocks: get writes a held block's bytes, put stores bytes as a block (CIDv1,\n"
+    "sha2-256) and prints its CID, stat prints its size.\n";
+
+const char usage_bitswap[] =
+    "usage: lester bitswap stat [--json]\n\n"
+    "Per-peer Bitswap ledgers: blocks and bytes sent to and received from each peer,\n"
+    "bad blocks, timeouts.\n";
+
+static bool
+has_flag(int argc, char **argv, const char *a, const char *b)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], a) == 0 || (b && strcmp(argv[i], b) == 0))
+            return true;
+    return false;
+}
+
+/* The first argument that is not an option (or the value of one listed in
+ * `valued`). */
+static const char *
+positional(int argc, char **argv, int nth)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--offset") == 0 ||
+            strcmp(argv[i], "--timeout") == 0 ||
+            strcmp(argv[i], "--length") == 0 || strcmp(argv[i], "--codec") == 0) {
+            i++;
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            continue;
+        if (nth-- == 0)
+            return argv[i];
+    }
+    return NULL;
+}
+
+static const char *
+opt_value(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+/* --timeout SECONDS: give up when no block arrives for that long (0: never). */
+static long
+timeout_arg(int argc, char **argv)
+{
+    const char *t = opt_value(argc, argv, "--timeout");
+    return t ? strtol(t, NULL, 10) : 60;
+}
+
+/* ---- add ---- */
+
+typedef struct add_ctx_t {
+    const cli_t *cli;
+    progress_t bar;
+    bool quiet;
+    int rc;
+    uint64_t start_ms;
+} add_ctx_t;
+
+static bool
+add_line(void *ctx, const char *line, size_t len)
+{
+    add_ctx_t *a = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    const char *ev = json_string_value(json_object_get(j, "event"));
+    if (ev && strcmp(ev, "progress") == 0) {
+        uint64_t total = (uint64_t)json_integer_value(json_object_get(j, "total"));
+        if (total > (4u << 20))
+            progress_draw(&a->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
+                          total, 0, -1, -1);
+    } else if (ev && strcmp(ev, "done") == 0) {
+        progress_done(&a->bar);
+        if (a->cli->json)
+            cli_print_json(json_incref(j));
+        else
+            printf("%s\n", json_string_value(json_object_get(j, "cid")));
+        a->rc = EXIT_OK;
+    } else if (ev && strcmp(ev, "error") == 0) {
+        progress_done(&a->bar);
+        a->rc = cli_fail(EXIT_FAIL, "add", "%s",
+                         json_string_value(json_object_get(j, "message")));
+    }
+    json_decref(j);
+    return true;
+}
+
+int
+cmd_add(cli_t *cli, int argc, char **argv)
+{
+    const char *path = positional(argc, argv, 0);
+    if (!path)
+        return cli_fail(EXIT_USAGE, "add", "which file? (lester add --help)");
+    char abs[PATH_MAX];
+    if (!realpath(path, abs))
+        return cli_fail(EXIT_FAIL, "add", "%s: %s", path, strerror(errno));
+    add_ctx_t a = { .cli = cli, .rc = EXIT_FAIL };
+    a.quiet = has_flag(argc, argv, "-q", "--quiet");
+    progress_init(&a.bar, "add", a.quiet);
+    json_t *body = json_pack("{s:s, s:b, s:b, s:b}", "path", abs, "recursive",
+                             has_flag(argc, argv, "-r", "--recursive"), "pin",
+                             !has_flag(argc, argv, "--pin=false", NULL), "only_hash",
+                             has_flag(argc, argv, "--only-hash", "-n"));
+    int rc = client_stream(cli, "add", "/api/v0/add", body, add_line, &a);
+    return rc != EXIT_OK ? rc : a.rc;
+}
+
+/* ---- fetch (shared by get and cat) ---- */
+
+typedef struct fetch_ctx_t {
+    progress_t bar;
+    int rc;
+    json_t *last;
+} fetch_ctx_t;
+
+static bool
+fetch_line(void *ctx, const char *line, size_t len)
+{
+    fetch_ctx_t *f = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    const char *ev = json_string_value(json_object_get(j, "event"));
+    if (ev && strcmp(ev, "progress") == 0) {
+        progress_draw(&f->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
+                      (uint64_t)json_integer_value(json_object_get(j, "total")),
+                      (double)json_integer_value(json_object_get(j, "rate_bps")),
+                      (int)json_integer_value(json_object_get(j, "peers")),
+                      json_real_value(json_object_get(j, "eta_s")));
+        json_decref(f->last);
+        f->last = json_incref(j);
+    } else if (ev && strcmp(ev, "done") == 0) {
+        f->rc = EXIT_OK;
+    } else if (ev && strcmp(ev, "error") == 0) {
+        progress_done(&f->bar);
+        f->rc = cli_fail(EXIT_FAIL, "get", "download failed: %s",
+                         json_string_value(json_object_get(j, "message")));
+    }
+    json_decref(j);
+    return true;
+}
+
+static int
+fetch(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, json_t **last)
+{
+    fetch_ctx_t f = { .rc = EXIT_FAIL };
+    progress_init(&f.bar, cmd, quiet);
+    int rc = client_stream(cli, cmd, "/api/v0/fetch",
+                           json_pack("{s:s, s:I}", "cid", cid, "timeout_s", (json_int_t)timeout_s),
+                           fetch_line, &f);
+    progress_done(&f.bar);
+    if (rc == EXIT_OK && f.rc != EXIT_OK && !f.last)
+        rc = cli_fail(EXIT_FAIL, cmd, "the download ended without an answer");
+    if (last)
+        *last = f.last;
+    else
+        json_decref(f.last);
+    return rc != EXIT_OK ? rc : f.rc;
+}
+
+int
+cmd_get(cli_t *cli, int argc, char **argv)
+{
+    const char *cid = positional(argc, argv, 0), *out = opt_value(argc, argv, "-o");
+    if (!cid)
+        return cli_fail(EXIT_USAGE, "get", "which CID? (lester get --help)");
+    char abs[PATH_MAX + 512], cwd[PATH_MAX];
+    if (!out)
+        out = cid;
+    if (strlen(out) >= 512)
+        return cli_fail(EXIT_USAGE, "get", "path too long");
+    if (out[0] == '/')
+        snprintf(abs, sizeof abs, "%s", out);
+    else if (getcwd(cwd, sizeof cwd))
+        snprintf(abs, sizeof abs, "%s/%s", cwd, out);
+    else
+        return cli_fail(EXIT_FAIL, "get", "cannot resolve %s", out);
+    json_t *last = NULL;
+    int rc = fetch(cli, "get", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
+                   &last);
+    client_resp_t r;
+    if (rc == EXIT_OK)
+        rc = client_call_ok(cli, "get", "POST", "/api/v0/get",
+                            json_pack("{s:s, s:s}", "cid", cid, "path", abs), &r);
+    if (rc == EXIT_OK) {
+        if (cli->json) {
+            json_object_set(r.json, "download", last ? last : json_null());
+            cli_print_json(json_incref(r.json));
+        } else {
+            printf("saved %s to %s\n", cid, abs);
+        }
+        client_resp_free(&r);
+    }
+    json_decref(last);
+    return rc;
+}
+
+int
+cmd_cat(cli_t *cli, int argc, char **argv)
+{
+    const char *cid = positional(argc, argv, 0);
+    if (!cid)
+        return cli_fail(EXIT_USAGE, "cat", "which CID? (lester cat --help)");
+    int rc = fetch(cli, "cat", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
+                   NULL);
+    if (rc != EXIT_OK)
+        return rc;
+    const char *off = opt_value(argc, argv, "--offset"), *len = opt_value(argc, argv, "--length");
+    json_t *body = json_pack("{s:s}", "cid", cid);
+    if (off)
+        json_object_set_new(body, "offset", json_integer(strtoll(off, NULL, 10)));
+    if (len)
+        json_object_set_new(body, "length", json_integer(strtoll(len, NULL, 10)));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    uint64_t n = 0;
+    rc = content_stream_bytes(cli, "cat", "/api/v0/cat", text, stdout, &n);
+    free(text);
+    return rc;
+}

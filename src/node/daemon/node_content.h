@@ -1,0 +1,109 @@
+/* node_content — the node's content service (issue 6): the blockstore in
+ * $LESTER_HOME/blocks indexed in the node's database, pins and GC, `add` jobs
+ * (UnixFS import from a local path), Bitswap (node_bitswap.c) with DAG downloads,
+ * and their API (routes_content.c) and HTTP gateway (routes_gateway.c).
+ *
+ * Everything runs on the node's event loop, like the blockstore it owns. Config:
+ * repo.max_bytes (the blockstore quota), content.chunk_size, and the test-only
+ * test.corrupt_blocks (serve every block with one byte flipped: adversarial
+ * tests). */
+#ifndef LS_NODE_NODE_CONTENT_H
+#define LS_NODE_NODE_CONTENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "content/blockstore/blockstore.h"
+#include "content/blockstore/pin.h"
+#include "content/unixfs/unixfs.h"
+#include "node/daemon/node.h"
+
+typedef struct node_bitswap_t node_bitswap_t;
+typedef struct node_fetch_t node_fetch_t;
+
+typedef struct node_content_t {
+    node_t *node;
+    blockstore_t *bs;
+    unixfs_params_t params;    /* content.chunk_size, kubo's 174 links */
+    node_bitswap_t *bitswap;   /* node_bitswap.c; NULL before the host is up */
+    bool corrupt_blocks;       /* test.corrupt_blocks */
+    unsigned batch_users;      /* imports and downloads sharing the open batch */
+    struct event *ev_commit;   /* commits the shared batch every few seconds */
+    struct content_job_t *jobs; /* running API jobs, cancelled at stop */
+} node_content_t;
+
+/** A long-running API job (an import, a download stream): cancelled and freed by
+ *  node_content_stop() if still running. */
+typedef struct content_job_t {
+    struct content_job_t *next;
+    void (*cancel)(struct content_job_t *job); /* ends the request and frees the job */
+} content_job_t;
+
+void node_content_job_add(node_content_t *c, content_job_t *job);
+void node_content_job_remove(node_content_t *c, content_job_t *job);
+
+/** Open the blockstore and start Bitswap on the host (after node_net_start()).
+ *  0 or an error explained in `err`. */
+int node_content_start(node_t *n, buf_t *err);
+
+/** Stop Bitswap and close the blockstore (before node_net_stop()). */
+void node_content_stop(node_t *n);
+
+/** Store a block the caller has just hashed (the importer: a unixfs_put_fn with ctx
+ *  the node_content_t) and tell Bitswap. Not for bytes of unknown origin. */
+int node_content_put(void *ctx, const cid_t *cid, const uint8_t *block, size_t len);
+
+/** A UnixFS block source reading the local blockstore. */
+unixfs_source_t node_content_source(node_content_t *c);
+
+/** dag-pb's link walker for pin_add(). */
+pin_links_t node_content_links(void);
+
+/** Share the blockstore batch (fast puts, made durable every few seconds and at
+ *  the last release). */
+void node_content_batch_take(node_content_t *c);
+void node_content_batch_release(node_content_t *c);
+
+/** Append the links of dag-pb block `data` to `out`; raw blocks have none.
+ *  0 or LS_EINVAL. */
+int node_content_block_links(const cid_t *cid, const uint8_t *data, size_t len,
+                             blockstore_cidlist_t *out);
+
+/* ---- Bitswap and downloads (node_bitswap.c) ---- */
+
+int node_bitswap_start(node_content_t *c);
+void node_bitswap_stop(node_content_t *c);
+/** Tell Bitswap the store gained `cid`. */
+void node_bitswap_block_added(node_content_t *c, const cid_t *cid);
+/** Ledgers and totals as JSON (new reference). */
+json_t *node_bitswap_stat_json(node_content_t *c);
+
+/** Progress of a download. */
+typedef struct node_fetch_progress_t {
+    uint64_t bytes, total;       /* DAG bytes held so far / expected (0 unknown) */
+    uint64_t blocks, fetched_blocks, fetched_bytes;
+    uint32_t peers;
+    uint64_t rate_bps, elapsed_ms;
+} node_fetch_progress_t;
+
+/** Called once when the download ends: err 0 (every block held and the DAG
+ *  checked) or an error. The fetch is freed right after the callback. */
+typedef void (*node_fetch_done_fn)(void *ctx, int err);
+
+/** Fetch the whole DAG under `root` into the blockstore from the connected Bitswap
+ *  peers; blocks already held are not fetched again. Never NULL; `done` may run
+ *  before this returns (everything held). */
+node_fetch_t *node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done,
+                               void *ctx);
+void node_fetch_progress(const node_fetch_t *f, node_fetch_progress_t *out);
+/** Abandon a download (its callback is not called). */
+void node_fetch_cancel(node_fetch_t *f);
+
+/* ---- routes ---- */
+
+/** /api/v0/{add,cat,get,ls,fetch,pin/...,repo/...,block/...,bitswap/stat}. */
+void node_routes_content(node_t *n);
+/** GET /ipfs/{cid} (trustless gateway subset), GET /file/{cid}/chunk/{index}. */
+void node_routes_gateway(node_t *n);
+
+#endif

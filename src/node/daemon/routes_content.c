@@ -1,0 +1,517 @@
+/* routes_content — API of the content service (node_content.h). State-changing
+ * calls are POSTs with a JSON body; long ones answer with JSON lines (one event per
+ * line: {"event":"progress",...} then {"event":"done",...} or {"event":"error",...}).
+ *   POST /api/v0/add    {path, recursive, pin, only_hash}   import a local file or
+ *                       directory (the daemon reads `path`: CLI and daemon share the
+ *                       machine); JSON lines with byte progress, then the CID
+ *   POST /api/v0/add/raw?pin=&only_hash=   import the request body as one file
+ *   POST /api/v0/fetch  {cid, timeout_s=60}   fetch a DAG over Bitswap; JSON lines of
+ *                                   progress (bytes, total, blocks, peers, rate, eta); fails
+ *                                   when no block arrives for timeout_s (0: wait for ever)
+ *   POST /api/v0/cat    {cid, offset, length}   the file's bytes (held content only)
+ *   POST /api/v0/get    {cid, path}   write a held file or directory to a local path
+ *   POST /api/v0/stat   {cid}         type, size and links; held or not
+ *   POST /api/v0/ls     {cid}         directory entries */
+#define LOG_MODULE "api"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/clock/clock.h"
+#include "lib/err/err.h"
+#include "lib/log/log.h"
+#include "node/daemon/node_content.h"
+#include "node/daemon/routes_content.h"
+
+/* read() size of an import: a 256 KiB buffer stays in cache while the chunk is hashed
+ * and written (4 MiB reads measured 3x slower here); ADD_STEP_BYTES per loop turn */
+#define ADD_READ_BYTES (256u << 10)
+#define ADD_STEP_BYTES (8u << 20)
+#define CAT_STEP_BYTES (4u << 20)
+#define CAT_MAX_QUEUED (8u << 20)
+#define PROGRESS_MS 250
+/* a download with no new block for this long fails (the body's timeout_s; 0: never) */
+#define FETCH_STALL_MS 60000
+
+void
+content_stream_line(api_req_t *req, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    size_t n = strlen(s);
+    s = ls_realloc(s, n + 2);
+    s[n++] = '\n';
+    api_stream_send(req, s, n);
+    free(s);
+}
+
+json_t *
+content_cid_json(const cid_t *cid)
+{
+    buf_t b = BUF_INIT(CID_MAX_STRING);
+    cid_to_string(cid, &b);
+    json_t *j = json_string(buf_cstr(&b));
+    buf_free(&b);
+    return j;
+}
+
+int
+content_req_cid(api_req_t *req, json_t *body, cid_t *out)
+{
+    const char *s = json_string_value(json_object_get(body, "cid"));
+    if (!s)
+        s = api_req_query(req, "cid");
+    if (!s || cid_from_string(out, s) < 0) {
+        api_reply_error(req, 400, "bad_request", "'cid' must be a CID such as bafy...");
+        return LS_EINVAL;
+    }
+    return 0;
+}
+
+static bool
+json_flag(json_t *body, const char *key, bool dflt)
+{
+    json_t *v = json_object_get(body, key);
+    return v ? json_is_true(v) : dflt;
+}
+
+/* ---- add ---- */
+
+typedef struct add_job_t {
+    content_job_t job;
+    node_content_t *c;
+    api_req_t *req;
+    int fd;
+    unixfs_file_t *imp;
+    uint64_t bytes, total, last_ms;
+    bool pin, only_hash;
+    struct event *ev;
+    uint8_t *chunk;
+} add_job_t;
+
+static int
+put_nothing(void *ctx, const cid_t *cid, const uint8_t *block, size_t len)
+{
+    (void)ctx;
+    (void)cid;
+    (void)block;
+    (void)len;
+    return 0;
+}
+
+static void
+add_job_free(add_job_t *a)
+{
+    node_content_job_remove(a->c, &a->job);
+    if (!a->only_hash)
+        node_content_batch_release(a->c);
+    unixfs_file_free(a->imp);
+    if (a->fd >= 0)
+        close(a->fd);
+    event_free(a->ev);
+    free(a->chunk);
+    free(a);
+}
+
+static void
+add_job_cancel(content_job_t *job)
+{
+    add_job_t *a = (add_job_t *)job;
+    api_stream_end(a->req);
+    add_job_free(a);
+}
+
+static void
+add_gone(void *ctx)
+{
+    add_job_free(ctx);
+}
+
+/* Pin (unless told not to) and describe the imported root. */
+static json_t *
+add_result(node_content_t *c, const unixfs_result_t *res, bool pin, bool only_hash, int *err)
+{
+    *err = 0;
+    if (pin && !only_hash) {
+        pin_links_t links = node_content_links();
+        *err = pin_add(c->bs, &res->cid, true, &links, NULL);
+    }
+    if (*err < 0)
+        return json_pack("{s:s, s:s}", "event", "error", "message", ls_strerror(*err));
+    return json_pack("{s:s, s:o, s:I, s:I, s:b}", "event", "done", "cid",
+                     content_cid_json(&res->cid), "size", (json_int_t)res->filesize, "tsize",
+                     (json_int_t)res->tsize, "pinned", pin && !only_hash);
+}
+
+static void
+add_step(evutil_socket_t fd, short what, void *arg)
+{
+    add_job_t *a = arg;
+    (void)fd;
+    (void)what;
+    ssize_t n = 1;
+    int rc = 0;
+    for (size_t step = 0; rc == 0 && n > 0 && step < ADD_STEP_BYTES; step += (size_t)n) {
+        n = read(a->fd, a->chunk, ADD_READ_BYTES);
+        rc = n < 0 ? -errno : n > 0 ? unixfs_file_write(a->imp, a->chunk, (size_t)n) : 0;
+        a->bytes += n > 0 ? (uint64_t)n : 0;
+    }
+    if (rc == 0 && n > 0) {
+        uint64_t now = clock_mono_ms();
+        if (now - a->last_ms >= PROGRESS_MS) {
+            a->last_ms = now;
+            content_stream_line(a->req, json_pack("{s:s, s:I, s:I}", "event", "progress",
+                                                  "bytes", (json_int_t)a->bytes, "total",
+                                                  (json_int_t)a->total));
+        }
+        event_active(a->ev, EV_TIMEOUT, 0);
+        return;
+    }
+    unixfs_result_t res;
+    if (rc == 0)
+        rc = unixfs_file_finish(a->imp, &res);
+    json_t *line = rc < 0 ? json_pack("{s:s, s:s}", "event", "error", "message",
+                                      ls_strerror(rc))
+                          : add_result(a->c, &res, a->pin, a->only_hash, &rc);
+    content_stream_line(a->req, line);
+    api_stream_end(a->req);
+    add_job_free(a);
+}
+
+static void
+add_file(node_content_t *c, api_req_t *req, int fd, uint64_t size, bool pin, bool only_hash)
+{
+    add_job_t *a = ls_calloc(1, sizeof *a);
+    a->c = c;
+    a->req = req;
+    a->fd = fd;
+    a->total = size;
+    a->pin = pin;
+    a->only_hash = only_hash;
+    a->imp = unixfs_file_new(&c->params, only_hash ? put_nothing : node_content_put, c);
+    a->chunk = ls_malloc(ADD_READ_BYTES);
+    a->ev = event_new(c->node->base, -1, 0, add_step, a);
+    a->job.cancel = add_job_cancel;
+    node_content_job_add(c, &a->job);
+    if (!only_hash)
+        node_content_batch_take(c);
+    api_stream_start(req, "application/x-ndjson", add_gone, a);
+    event_active(a->ev, EV_TIMEOUT, 0);
+}
+
+static void
+add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only_hash)
+{
+    unixfs_result_t res;
+    if (!only_hash)
+        node_content_batch_take(c);
+    int rc = unixfs_add_path(path, &c->params, only_hash ? put_nothing : node_content_put, c,
+                             &res);
+    if (!only_hash)
+        node_content_batch_release(c);
+    if (rc < 0) {
+        api_reply_errcode(req, rc, path);
+        return;
+    }
+    json_t *line = add_result(c, &res, pin, only_hash, &rc);
+    api_stream_start(req, "application/x-ndjson", NULL, NULL);
+    content_stream_line(req, line);
+    api_stream_end(req);
+}
+
+static void
+route_add(api_req_t *req, void *ctx)
+{
+    node_content_t *c = ((node_t *)ctx)->content;
+    json_t *body = api_req_json(req);
+    if (!body)
+        return;
+    const char *path = json_string_value(json_object_get(body, "path"));
+    bool pin = json_flag(body, "pin", true), only_hash = json_flag(body, "only_hash", false);
+    struct stat st;
+    if (!path || path[0] != '/') {
+        api_reply_error(req, 400, "bad_request", "'path' must be an absolute local path");
+    } else if (stat(path, &st) < 0) {
+        api_reply_error(req, 404, "not_found", "%s: %s", path, strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        if (json_flag(body, "recursive", false))
+            add_dir(c, req, path, pin, only_hash);
+        else
+            api_reply_error(req, 400, "bad_request", "%s is a directory (use -r)", path);
+    } else {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
+        else
+            add_file(c, req, fd, (uint64_t)st.st_size, pin, only_hash);
+    }
+    json_decref(body);
+}
+
+static void
+route_add_raw(api_req_t *req, void *ctx)
+{
+    node_content_t *c = ((node_t *)ctx)->content;
+    const char *q_pin = api_req_query(req, "pin"), *q_oh = api_req_query(req, "only_hash");
+    bool pin = !q_pin || strcmp(q_pin, "false") != 0;
+    bool only_hash = q_oh && strcmp(q_oh, "true") == 0;
+    size_t len;
+    const uint8_t *p = api_req_body(req, &len);
+    unixfs_file_t *imp =
+        unixfs_file_new(&c->params, only_hash ? put_nothing : node_content_put, c);
+    unixfs_result_t res;
+    int rc = unixfs_file_write(imp, p, len);
+    if (rc == 0)
+        rc = unixfs_file_finish(imp, &res);
+    unixfs_file_free(imp);
+    json_t *j = rc < 0 ? NULL : add_result(c, &res, pin, only_hash, &rc);
+    if (rc < 0) {
+        json_decref(j);
+        api_reply_errcode(req, rc, "add");
+        return;
+    }
+    api_reply_json(req, 200, j);
+}
+
+/* ---- fetch ---- */
+
+typedef struct fetch_job_t {
+    content_job_t job;
+    node_content_t *c;
+    api_req_t *req;
+    node_fetch_t *f;
+    struct event *ev;
+    uint64_t stall_ms, last_bytes, last_change_ms; /* give up after stall_ms without news */
+} fetch_job_t;
+
+json_t *
+content_progress_json(const node_fetch_progress_t *p)
+{
+    double eta = -1;
+    if (p->total > p->bytes && p->rate_bps)
+        eta = (double)(p->total - p->bytes) / (double)p->rate_bps;
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:f, s:I}", "event", "progress",
+                     "bytes", (json_int_t)p->bytes, "total", (json_int_t)p->total, "blocks",
+                     (json_int_t)p->blocks, "fetched_blocks", (json_int_t)p->fetched_blocks,
+                     "fetched_bytes", (json_int_t)p->fetched_bytes, "peers", (int)p->peers,
+                     "rate_bps", (json_int_t)p->rate_bps, "eta_s", eta, "elapsed_ms",
+                     (json_int_t)p->elapsed_ms);
+}
+
+static void
+fetch_job_free(fetch_job_t *j)
+{
+    node_content_job_remove(j->c, &j->job);
+    if (j->f)
+        node_fetch_cancel(j->f);
+    event_free(j->ev);
+    free(j);
+}
+
+static void
+fetch_job_cancel(content_job_t *job)
+{
+    fetch_job_t *j = (fetch_job_t *)job;
+    api_stream_end(j->req);
+    fetch_job_free(j);
+}
+
+static void
+fetch_gone(void *ctx)
+{
+    fetch_job_free(ctx);
+}
+
+static void
+fetch_tick(evutil_socket_t fd, short what, void *arg)
+{
+    fetch_job_t *j = arg;
+    (void)fd;
+    (void)what;
+    node_fetch_progress_t p;
+    node_fetch_progress(j->f, &p);
+    content_stream_line(j->req, content_progress_json(&p));
+    uint64_t now = clock_mono_ms();
+    if (p.bytes != j->last_bytes || !j->last_change_ms) {
+        j->last_bytes = p.bytes;
+        j->last_change_ms = now;
+    } else if (j->stall_ms && now - j->last_change_ms >= j->stall_ms) {
+        content_stream_line(j->req, json_pack("{s:s, s:s, s:i}", "event", "error", "message",
+                                              p.peers ? "no block arrived for too long"
+                                                      : "no connected peer has it (connect "
+                                                        "to a peer that holds it)",
+                                              "peers", (int)p.peers));
+        api_stream_end(j->req);
+        fetch_job_free(j);
+    }
+}
+
+static void
+fetch_done(void *ctx, int err)
+{
+    fetch_job_t *j = ctx;
+    j->f = NULL; /* freed by the fetch after this callback */
+    if (err < 0)
+        content_stream_line(j->req, json_pack("{s:s, s:s}", "event", "error", "message",
+                                              ls_strerror(err)));
+    else
+        content_stream_line(j->req, json_pack("{s:s}", "event", "done"));
+    api_stream_end(j->req);
+    fetch_job_free(j);
+}
+
+static void
+route_fetch(api_req_t *req, void *ctx)
+{
+    node_content_t *c = ((node_t *)ctx)->content;
+    json_t *body = api_req_json(req);
+    cid_t cid;
+    if (!body || content_req_cid(req, body, &cid) < 0) {
+        json_decref(body);
+        return;
+    }
+    json_t *jt = json_object_get(body, "timeout_s");
+    uint64_t stall_ms = json_is_integer(jt) ? (uint64_t)json_integer_value(jt) * 1000
+                                            : FETCH_STALL_MS;
+    json_decref(body);
+    if (!c->bitswap) {
+        api_reply_error(req, 503, "unavailable", "Bitswap is not running");
+        return;
+    }
+    fetch_job_t *j = ls_calloc(1, sizeof *j);
+    j->c = c;
+    j->req = req;
+    j->job.cancel = fetch_job_cancel;
+    j->stall_ms = stall_ms;
+    j->ev = event_new(c->node->base, -1, EV_PERSIST, fetch_tick, j);
+    node_content_job_add(c, &j->job);
+    api_stream_start(req, "application/x-ndjson", fetch_gone, j);
+    struct timeval tv = { 0, PROGRESS_MS * 1000 };
+    event_add(j->ev, &tv);
+    j->f = node_fetch_start(c, &cid, fetch_done, j); /* may finish at once */
+}
+
+/* ---- cat ---- */
+
+typedef struct cat_job_t {
+    content_job_t job;
+    node_content_t *c;
+    api_req_t *req;
+    cid_t root;
+    uint64_t off, end;
+    struct event *ev;
+} cat_job_t;
+
+static void
+cat_job_free(cat_job_t *j)
+{
+    node_content_job_remove(j->c, &j->job);
+    event_free(j->ev);
+    free(j);
+}
+
+static void
+cat_job_cancel(content_job_t *job)
+{
+    cat_job_t *j = (cat_job_t *)job;
+    api_stream_end(j->req);
+    cat_job_free(j);
+}
+
+static void
+cat_gone(void *ctx)
+{
+    cat_job_free(ctx);
+}
+
+static int
+cat_write(void *ctx, const uint8_t *p, size_t len)
+{
+    api_stream_send(ctx, p, len);
+    return 0;
+}
+
+static void
+cat_step(evutil_socket_t fd, short what, void *arg)
+{
+    cat_job_t *j = arg;
+    (void)fd;
+    (void)what;
+    if (api_stream_queued(j->req) > CAT_MAX_QUEUED) {
+        struct timeval tv = { 0, 2000 };
+        event_add(j->ev, &tv);
+        return;
+    }
+    uint64_t n = j->end - j->off < CAT_STEP_BYTES ? j->end - j->off : CAT_STEP_BYTES;
+    unixfs_source_t src = node_content_source(j->c);
+    int rc = n ? unixfs_cat(&j->root, j->off, n, &src, cat_write, j->req) : 0;
+    j->off += n;
+    if (rc < 0)
+        log_warn("cat stopped: %s", ls_strerror(rc));
+    if (rc < 0 || j->off >= j->end) {
+        api_stream_end(j->req);
+        cat_job_free(j);
+        return;
+    }
+    event_active(j->ev, EV_TIMEOUT, 0);
+}
+
+void
+content_cat_start(node_content_t *c, api_req_t *req, const cid_t *root, uint64_t off,
+                  uint64_t end, const char *content_type)
+{
+    cat_job_t *j = ls_calloc(1, sizeof *j);
+    j->c = c;
+    j->req = req;
+    j->root = *root;
+    j->off = off;
+    j->end = end;
+    j->job.cancel = cat_job_cancel;
+    j->ev = event_new(c->node->base, -1, 0, cat_step, j);
+    node_content_job_add(c, &j->job);
+    api_stream_start(req, content_type, cat_gone, j);
+    event_active(j->ev, EV_TIMEOUT, 0);
+}
+
+static void
+route_cat(api_req_t *req, void *ctx)
+{
+    node_content_t *c = ((node_t *)ctx)->content;
+    json_t *body = api_req_json(req);
+    cid_t cid;
+    if (!body || content_req_cid(req, body, &cid) < 0) {
+        json_decref(body);
+        return;
+    }
+    json_int_t off = json_integer_value(json_object_get(body, "offset"));
+    json_t *jl = json_object_get(body, "length");
+    json_int_t len = json_is_integer(jl) ? json_integer_value(jl) : -1;
+    json_decref(body);
+    unixfs_source_t src = node_content_source(c);
+    unixfs_stat_t st;
+    int rc = unixfs_stat(&cid, &src, &st);
+    if (rc == 0 && st.type == UNIXFS_DIRECTORY)
+        rc = -EISDIR;
+    if (rc < 0) {
+        api_reply_errcode(req, rc, rc == LS_ENOENT ? "not held here (fetch it first)" : "cat");
+        return;
+    }
+    uint64_t start = off > 0 ? (uint64_t)off : 0, end = st.filesize;
+    if (len >= 0 && start + (uint64_t)len < end)
+        end = start + (uint64_t)len;
+    content_cat_start(c, req, &cid, start < end ? start : end, end, "application/octet-stream");
+}
+
+void
+node_routes_content(node_t *n)
+{
+    api_route(n->api, "POST", "/api/v0/add", route_add, n);
+    api_route(n->api, "POST", "/api/v0/add/raw", route_add_raw, n);
+    api_route(n->api, "POST", "/api/v0/fetch", route_fetch, n);
+    api_route(n->api, "POST", "/api/v0/cat", route_cat, n);
+    node_routes_export(n);
+    node_routes_repo(n);
+}

@@ -1,0 +1,114 @@
+// helia.mjs — a helia node (IPFS in JS, pinned in package.json) driven by JSON lines,
+// for Lester's Bitswap interop tests and the helia → helia benchmark.
+//
+//   node js/helia.mjs           prints {"event":"ready","peerId":...,"addrs":[...]}
+//   stdin, one JSON command per line, each answered on stdout with its "id":
+//     {"id":1,"cmd":"add","path":FILE}        import with kubo's parameters → {cid, ms}
+//     {"id":2,"cmd":"dial","addr":MULTIADDR}  → {peer}
+//     {"id":3,"cmd":"get","cid":CID,"out":FILE,"timeoutMs":N}   fetch over Bitswap and
+//                                             write the bytes → {bytes, ms}
+//     {"id":4,"cmd":"stop"}
+//
+// Loopback only: TCP on 127.0.0.1, Noise, yamux, identify, ping, Bitswap (helia's
+// default: /ipfs/bitswap/1.2.0 only); no routers, no bootstrap, no HTTP gateways.
+if (typeof Promise.withResolvers !== 'function') {
+  Promise.withResolvers = function withResolvers () {
+    let resolve, reject
+    const promise = new this((res, rej) => { resolve = res; reject = rej })
+    return { promise, resolve, reject }
+  }
+}
+
+const log = (...a) => { process.stderr.write(`[helia.mjs] ${a.join(' ')}\n`) }
+console.log = console.info = console.debug = log
+console.warn = (...a) => log('WARN', ...a)
+
+const { createInterface } = await import('node:readline')
+const fs = await import('node:fs')
+const { createHeliaLight } = await import('helia')
+const { withLibp2pLight } = await import('@helia/libp2p')
+const { withBitswap } = await import('@helia/bitswap')
+const { unixfs } = await import('@helia/unixfs')
+const { tcp } = await import('@libp2p/tcp')
+const { noise } = await import('@chainsafe/libp2p-noise')
+const { yamux } = await import('@libp2p/yamux')
+const { identify } = await import('@libp2p/identify')
+const { ping } = await import('@libp2p/ping')
+const { multiaddr } = await import('@multiformats/multiaddr')
+const { CID } = await import('multiformats/cid')
+const { fixedSize } = await import('ipfs-unixfs-importer/chunker')
+const { balanced } = await import('ipfs-unixfs-importer/layout')
+
+const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+
+let helia = createHeliaLight({})
+helia = withLibp2pLight(helia, {
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  transports: [tcp()],
+  connectionEncrypters: [noise()],
+  streamMuxers: [yamux()],
+  services: { identify: identify(), ping: ping() }
+})
+helia = withBitswap(helia)
+await helia.start()
+const ufs = unixfs(helia)
+
+const kubo = {
+  cidVersion: 1,
+  rawLeaves: true,
+  reduceSingleLeafToSelf: true,
+  chunker: fixedSize({ chunkSize: 262144 }),
+  layout: balanced({ maxChildrenPerNode: 174 })
+}
+
+const commands = {
+  async add ({ path }) {
+    const t0 = performance.now()
+    const cid = await ufs.addByteStream(fs.createReadStream(path, { highWaterMark: 1 << 20 }), kubo)
+    return { cid: cid.toString(), ms: performance.now() - t0 }
+  },
+  async dial ({ addr }) {
+    const conn = await helia.libp2p.dial(multiaddr(addr))
+    return { peer: conn.remotePeer.toString() }
+  },
+  async get ({ cid, out, timeoutMs }) {
+    const t0 = performance.now()
+    const fd = fs.openSync(out, 'w')
+    let bytes = 0
+    try {
+      const signal = AbortSignal.timeout(timeoutMs ?? 300000)
+      for await (const buf of ufs.cat(CID.parse(cid), { signal })) {
+        fs.writeSync(fd, buf)
+        bytes += buf.length
+      }
+    } finally {
+      fs.closeSync(fd)
+    }
+    return { bytes, ms: performance.now() - t0 }
+  },
+  async stop () {
+    await helia.stop()
+    setTimeout(() => process.exit(0), 50)
+    return {}
+  }
+}
+
+emit({
+  event: 'ready',
+  peerId: helia.libp2p.peerId.toString(),
+  addrs: helia.libp2p.getMultiaddrs().map(String),
+  protocols: helia.libp2p.getProtocols()
+})
+
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  let msg
+  try { msg = JSON.parse(line) } catch { return }
+  const fn = commands[msg.cmd]
+  try {
+    if (!fn) throw new Error('unknown command ' + msg.cmd)
+    emit({ id: msg.id, ok: true, ...(await fn(msg)) })
+  } catch (err) {
+    log(msg.cmd, 'failed:', err?.stack ?? err)
+    emit({ id: msg.id, ok: false, error: String(err?.message ?? err) })
+  }
+})

@@ -1,0 +1,172 @@
+"""Bitswap interop with helia (issue 6): a helia node (IPFS in JS, pinned in
+package.json; js/helia.mjs) fetches files added on Lester over Bitswap, and Lester
+fetches files added on helia (`lester get`); bytes identical, CIDs equal (kubo's
+parameters on both sides). Sizes: 1 MiB and 20 MiB. helia offers only
+/ipfs/bitswap/1.2.0 and opens a stream per message; Lester reuses one stream per peer
+for its own messages."""
+import hashlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+from harness import Workdir, check, loopback_node, main, run, run_json  # noqa: E402
+
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("interop_harness", os.path.join(HERE, "harness.py"))
+ih = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ih)
+
+MiB = 1 << 20
+SIZES = (1 * MiB, 20 * MiB)
+STATE = {}
+
+
+class Helia:
+    """One js/helia.mjs process speaking JSON lines."""
+
+    def __init__(self, workdir):
+        self.log = open(workdir.sub("helia.stderr.log"), "wb")
+        self.proc = subprocess.Popen([ih.node_binary(), os.path.join(HERE, "js", "helia.mjs")],
+                                     cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True, bufsize=1)
+        self.ids = itertools.count(1)
+        self.replies = {}
+        self.cond = threading.Condition()
+        self.ready = None
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = self._wait(lambda: self.replies.get("ready"), 60)
+        self.addr = self.ready["addrs"][0]
+        self.peer_id = self.ready["peerId"]
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            with self.cond:
+                self.replies[msg.get("id", msg.get("event"))] = msg
+                self.cond.notify_all()
+
+    def _wait(self, pred, timeout):
+        end = time.time() + timeout
+        with self.cond:
+            while time.time() < end:
+                v = pred()
+                if v:
+                    return v
+                if self.proc.poll() is not None:
+                    break
+                self.cond.wait(0.2)
+        raise AssertionError("helia did not answer (see helia.stderr.log)")
+
+    def cmd(self, cmd, timeout=300, **args):
+        i = next(self.ids)
+        self.proc.stdin.write(json.dumps(dict(args, id=i, cmd=cmd)) + "\n")
+        self.proc.stdin.flush()
+        r = self._wait(lambda: self.replies.get(i), timeout)
+        check(r["ok"], "helia %s failed: %s" % (cmd, r.get("error")))
+        return r
+
+    def close(self):
+        try:
+            self.cmd("stop", timeout=10)
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001  (best effort at teardown)
+            self.proc.kill()
+        self.log.close()
+
+
+def make_file(path, size, seed):
+    with open(path, "wb") as f:
+        for i in range(0, size, 1 << 16):
+            chunk = b"".join(hashlib.sha256(b"%s-%d-%d" % (seed, i, j)).digest()
+                             for j in range(2048))
+            f.write(chunk[:min(1 << 16, size - i)])
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def setup():
+    w = Workdir("helia")
+    node = loopback_node(w, "lester")
+    node.start()
+    helia = Helia(w)
+    STATE.update(w=w, node=node, helia=helia)
+    check("/ipfs/bitswap/1.2.0" in helia.ready["protocols"], "helia serves Bitswap 1.2.0")
+    lester_addr = run_json("id", home=node.home)["addresses"][0]
+    helia.cmd("dial", addr=lester_addr)
+    end = time.time() + 30
+    while run_json("bitswap", "stat", home=node.home)["peers"] < 1:
+        check(time.time() < end, "Lester never saw helia as a Bitswap peer")
+        time.sleep(0.1)
+
+
+def test_helia_fetches_from_lester():
+    w, node, helia = STATE["w"], STATE["node"], STATE["helia"]
+    for size in SIZES:
+        src = w.sub("lester-%d.bin" % size)
+        make_file(src, size, b"lester")
+        cid = run("add", "-q", src, home=node.home, check_rc=0).stdout.strip()
+        out = w.sub("helia-got-%d.bin" % size)
+        r = helia.cmd("get", cid=cid, out=out, timeoutMs=240000)
+        check(r["bytes"] == size, "helia got %d of %d bytes" % (r["bytes"], size))
+        check(sha(out) == sha(src), "helia's copy of %d bytes differs" % size)
+        print("  helia <- lester %d MiB: %.0f ms" % (size // MiB, r["ms"]))
+    sent = run_json("bitswap", "stat", home=node.home)["ledgers"]
+    check(any(l["peer"] == helia.peer_id and l["blocks_sent"] > 0 for l in sent),
+          "Lester's ledger shows blocks sent to helia")
+
+
+def test_lester_fetches_from_helia():
+    w, node, helia = STATE["w"], STATE["node"], STATE["helia"]
+    for size in SIZES:
+        src = w.sub("helia-%d.bin" % size)
+        make_file(src, size, b"helia")
+        cid = helia.cmd("add", path=src)["cid"]
+        ours = run("add", "-q", "--only-hash", src, home=node.home, check_rc=0).stdout.strip()
+        check(ours == cid, "CIDs differ: helia %s, lester %s" % (cid, ours))
+        out = w.sub("lester-got-%d.bin" % size)
+        t0 = time.time()
+        run("get", "-q", cid, "-o", out, home=node.home, check_rc=0, timeout=300)
+        check(sha(out) == sha(src), "Lester's copy of %d bytes differs" % size)
+        print("  lester <- helia %d MiB: %.0f ms" % (size // MiB, (time.time() - t0) * 1000))
+    led = run_json("bitswap", "stat", home=node.home)["ledgers"]
+    check(any(l["peer"] == helia.peer_id and l["blocks_recv"] > 0 for l in led),
+          "Lester's ledger shows blocks from helia")
+
+
+def run_all():
+    ok, why = ih.js_available()
+    if not ok or not os.path.isdir(os.path.join(HERE, "node_modules", "helia")):
+        print("SKIP: %s" % (why or "helia not installed: run scripts/interop-deps.sh"))
+        print("0 passed, 0 failed")
+        return
+    code = 1
+    try:
+        setup()
+        main([test_helia_fetches_from_lester, test_lester_fetches_from_helia])
+    except SystemExit as e:
+        code = e.code
+    finally:
+        if "helia" in STATE:
+            STATE["helia"].close()
+        if "node" in STATE:
+            STATE["node"].stop()
+        if code == 0 and "w" in STATE:
+            STATE["w"].cleanup()
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    run_all()

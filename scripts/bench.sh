@@ -116,6 +116,48 @@ bench_swarm() {
   echo "swarm_idle_rss KiB_per_conn_end=$(field_median "$out" swarm_idle_rss KiB_per_conn_end)"
 }
 
+# GossipSub on 50 real daemons (tests/cluster/test_pubsub_cluster.py against this
+# build): 1,000 signed messages from random publishers, propagation p50/p99 from the
+# publish call to each subscriber's API stream. Not in BENCHES by default (it starts
+# 50 processes): BENCH_ONLY=pubsub_cluster.
+bench_pubsub_cluster() {
+  local line
+  line=$(LESTER_BIN="$BUILD/lester" LESTER_TEST_TMP="$TMP" \
+    python3 "$(dirname "$0")/../tests/cluster/test_pubsub_cluster.py" | grep 'propagation p50')
+  echo "pubsub_cluster $(echo "$line" | sed -E 's/.*p50 ([0-9.]+) ms, p99 ([0-9.]+) ms.*/p50_ms=\1 p99_ms=\2/')"
+}
+
+# Content (issue 6; scripts/bench_content.py): a CONTENT_MIB (1024) file between two
+# daemons over loopback, timed from `lester get` to the verified file, against aria2 ->
+# aria2 (local opentracker, mktorrent) and helia -> helia (HELIA_MIB, 256) in the same
+# run; two seeders -> one downloader; `lester add` against `openssl dgst -sha256`; the
+# downloading daemon's peak RSS. One run (it moves several GiB): BENCH_ONLY=content.
+bench_content() {
+  python3 "$(dirname "$0")/bench_content.py" "$BUILD" "$TMP"
+}
+
+# Signed gossip (issue 5; bench/bench_pubsub.c): the Ed25519 verify ceiling of every
+# core (libsodium, one thread each), then the gossipsub router with the node's pipeline
+# (rate limiter, batched signature checks on lib/workpool, delivery and forwarding to
+# the mesh) on pre-signed RPCs, in the same run; beside js gossipsub -> js gossipsub
+# (tests/interop/bench_js_gossip.py, PUBSUB_JS_MSGS messages, default 5000; skipped
+# without node_modules). Goal: ratio >= 0.70. BENCH_ONLY=pubsub.
+bench_pubsub() {
+  local out=$TMP/pubsub js=$TMP/pubsub_js rc=0 jsrate=n/a
+  run_median "$out" "$BUILD/bench_pubsub" "$BENCH_SECONDS" "${PUBSUB_DATA_BYTES:-256}"
+  : >"$js"
+  for _ in $(seq "$RUNS"); do
+    python3 "$(dirname "$0")/../tests/interop/bench_js_gossip.py" "${PUBSUB_JS_MSGS:-5000}" \
+      "${PUBSUB_DATA_BYTES:-256}" >>"$js" || rc=$?
+  done
+  [ "$rc" = 0 ] && jsrate="$(field_median "$js" pubsub_js_gossip js)/s"
+  printf 'pubsub_validate_forward lester=%s/s ceiling=%s/s ratio=%s js=%s forwarded_MBps=%s\n' \
+    "$(field_median "$out" pubsub_validate_forward lester)" \
+    "$(field_median "$out" pubsub_validate_forward ceiling)" \
+    "$(field_median "$out" pubsub_validate_forward ratio)" "$jsrate" \
+    "$(field_median "$out" pubsub_validate_forward forwarded_MBps)"
+}
+
 main() {
   local cpu
   cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)

@@ -48,10 +48,23 @@ int cmd_shutdown(cli_t *cli, int argc, char **argv);
 int cmd_swarm(cli_t *cli, int argc, char **argv);
 int cmd_ping(cli_t *cli, int argc, char **argv);
 int cmd_diag(cli_t *cli, int argc, char **argv);
+int cmd_pubsub(cli_t *cli, int argc, char **argv);
+int cmd_trust(cli_t *cli, int argc, char **argv);
+int cmd_dht(cli_t *cli, int argc, char **argv);
+int cmd_add(cli_t *cli, int argc, char **argv);
+int cmd_cat(cli_t *cli, int argc, char **argv);
+int cmd_get(cli_t *cli, int argc, char **argv);
+int cmd_pin(cli_t *cli, int argc, char **argv);
+int cmd_repo(cli_t *cli, int argc, char **argv);
+int cmd_block(cli_t *cli, int argc, char **argv);
+int cmd_bitswap(cli_t *cli, int argc, char **argv);
 /** `lester id <peer|multiaddr>`: identify a remote peer (cmd_swarm.c). */
 int cmd_id_remote(cli_t *cli, const char *target);
 
 extern const char usage_init[], usage_daemon[], usage_id[], usage_version[], usage_status[],
-    usage_config[], usage_devnet[], usage_shutdown[], usage_swarm[], usage_ping[], usage_diag[];
+    usage_config[], usage_devnet[], usage_shutdown[], usage_swarm[], usage_ping[], usage_diag[],
+    usage_pubsub[], usage_trust[], usage_dht[];
+extern const char usage_add[], usage_cat[], usage_get[], usage_pin[], usage_repo[],
+    usage_block[], usage_bitswap[];
 
 #endif

@@ -24,6 +24,16 @@ static const cli_command_t commands[] = {
     { "swarm", cmd_swarm, "list, connect and disconnect libp2p peers", usage_swarm },
     { "ping", cmd_ping, "measure round trips to a peer (libp2p ping)", usage_ping },
     { "diag", cmd_diag, "echo and bulk test streams to a peer", usage_diag },
+    { "add", cmd_add, "import a file or directory and print its CID", usage_add },
+    { "cat", cmd_cat, "write a file's bytes to stdout (fetched if needed)", usage_cat },
+    { "get", cmd_get, "fetch a file or directory by CID and save it", usage_get },
+    { "pin", cmd_pin, "keep content from garbage collection", usage_pin },
+    { "repo", cmd_repo, "blockstore size, quota and garbage collection", usage_repo },
+    { "block", cmd_block, "raw blocks: get, put, stat", usage_block },
+    { "bitswap", cmd_bitswap, "per-peer Bitswap ledgers", usage_bitswap },
+    { "pubsub", cmd_pubsub, "subscribe, publish and inspect GossipSub topics", usage_pubsub },
+    { "trust", cmd_trust, "peers' trust and reputation, and why they changed", usage_trust },
+    { "dht", cmd_dht, "put, get and find in the Kademlia DHT", usage_dht },
 };
 
 static void

@@ -17,6 +17,7 @@
 #include "lib/log/log.h"
 #include "node/config/node_config.h"
 #include "node/daemon/node.h"
+#include "node/daemon/node_content.h"
 #include "node/daemon/node_net.h"
 #include "node/home/home.h"
 #include "node/store/node_store.h"
@@ -191,7 +192,7 @@ start_services(node_t *n, const daemon_opts_t *o, buf_t *err)
                         "it? set api.port or pass --api-port)", host, port, strerror(-rc));
         return rc;
     }
-    if ((rc = node_net_start(n, err)) < 0)
+    if ((rc = node_net_start(n, err)) < 0 || (rc = node_content_start(n, err)) < 0)
         return rc;
     return publish_api(n, host, err);
 }
@@ -218,6 +219,7 @@ teardown(node_t *n)
         event_free(n->sig_term);
         event_free(n->sig_hup);
     }
+    node_content_stop(n);       /* before the host: ends downloads, closes the blocks */
     node_net_stop(n);           /* before the API: pending requests get their replies */
     api_free(n->api);
     workpool_free(n->pool);     /* finishes running jobs first */

@@ -35,6 +35,7 @@ typedef struct node_t {
     int lock_fd;
     struct event *sig_int, *sig_term, *sig_hup;
     struct node_net_t *net;      /* the libp2p host (node_net.h) */
+    struct node_content_t *content; /* blocks, pins, Bitswap (node_content.h) */
 } node_t;
 
 /** Register the core routes: /health, /metrics, /api/v0/id, /api/v0/version,

@@ -8,6 +8,8 @@
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 #include "net/diag/diag.h"
+#include "node/daemon/node_dht.h"
+#include "node/daemon/node_pubsub.h"
 
 #define AGENT_VERSION "lester/" LESTER_VERSION
 
@@ -85,9 +87,12 @@ node_net_start(node_t *n, buf_t *err)
     net->ping = ping_new(net->swarm, &pcfg);
     net->peerex = peerex_new(net->swarm, net->peers);
     diag_serve(net->swarm, 256);
+    node_trust_start(net);
+    node_pubsub_start(net);
     node_net_metrics(net);
     node_routes_swarm(n);
-    if ((rc = listen_all(net, err)) == 0)
+    node_routes_trust(n);
+    if ((rc = listen_all(net, err)) == 0 && (rc = node_dht_start(net, err)) == 0)
         node_peers_start(net);
     return rc;
 }
@@ -98,11 +103,14 @@ node_net_stop(node_t *n)
     node_net_t *net = n->net;
     if (!net)
         return;
+    node_dht_stop(net);     /* its streams go with the swarm, lookups before */
     swarm_free(net->swarm); /* first: its callbacks reach the services below */
+    node_pubsub_stop(net);
     identify_free(net->identify);
     ping_free(net->ping);
     peerex_free(net->peerex);
     node_peers_free(net);
+    node_trust_free(net); /* last: the others report to it until freed */
     free(net);
     n->net = NULL;
 }

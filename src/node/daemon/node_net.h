@@ -33,7 +33,11 @@ typedef struct node_net_t {
     peerstore_t *peers;    /* on node->db */
     connmgr_t *connmgr;
     ratelimit_t *ratelimit;
-    trust_hook_t trust;    /* counts events in /metrics; the trust manager comes later */
+    trust_hook_t trust;    /* counts events in /metrics, then feeds trust_mgr */
+    struct trust_t *trust_mgr;          /* seed 001's trust manager (node_trust.c) */
+    struct node_trust_t *trust_glue;    /* trust_events, /lester/trust/1.0.0 */
+    struct node_pubsub_t *pubsub;       /* the gossipsub router (node_pubsub.c) */
+    struct node_dht_t *dht;             /* the Kademlia DHT (node_dht.c) */
     connmgr_config_t cm_cfg;
     struct event *ev_tick; /* connmgr_tick() and discovery */
     uint64_t discovery_ms, next_discovery; /* monotonic */
@@ -90,8 +94,8 @@ void node_net_metrics(node_net_t *net);
 /** Count a refusal (by reason) in /metrics. */
 void node_net_count_refusal(node_net_t *net, swarm_refusal_t why);
 
-/** The node's trust hook: counts events by kind, then drops them (a no-op until the
- *  trust manager of the gossip issue takes its place). */
+/** The node's trust hook: counts events by kind in /metrics and hands them to the
+ *  trust manager (net->trust_mgr, once it exists). */
 trust_hook_t node_net_trust_hook(node_net_t *net);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "node/daemon/node_net.h"
+#include "pubsub/trust/trust.h"
 
 #define SWARM_GAUGE(fn, field)                                                                     \
     static double fn(void *ctx)                                                                    \
@@ -126,17 +127,20 @@ node_net_count_refusal(node_net_t *net, swarm_refusal_t why)
 }
 
 static void
-trust_report(void *ctx, const peer_id_t *peer, trust_event_t ev)
+count_trust_event(void *ctx, const peer_id_t *peer, trust_event_t ev)
 {
     node_net_t *net = ctx;
     char labels[64];
-    (void)peer;
     snprintf(labels, sizeof labels, "event=\"%s\"", trust_event_name(ev));
     metrics_inc(net->node->metrics, "lester_trust_events_total", labels);
+    if (net->trust_mgr) {
+        trust_hook_t mgr = trust_as_hook(net->trust_mgr);
+        trust_hook_report(&mgr, peer, ev);
+    }
 }
 
 trust_hook_t
 node_net_trust_hook(node_net_t *net)
 {
-    return (trust_hook_t){.ctx = net, .report = trust_report};
+    return (trust_hook_t){.ctx = net, .report = count_trust_event};
 }

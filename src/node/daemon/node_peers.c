@@ -12,7 +12,10 @@
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
+#include "node/daemon/node_dht.h"
 #include "node/daemon/node_net.h"
+#include "node/daemon/node_pubsub.h"
+#include "pubsub/trust/trust_msg.h"
 
 /* ---- swarm hooks ---- */
 
@@ -20,6 +23,11 @@ static bool
 allow_inbound(void *ctx)
 {
     node_net_t *net = ctx;
+    swarm_stats_t st; /* handshakes in flight and services' own dials (DHT) are not in
+                         the manager's count yet: a burst of them must not pass the cap */
+    swarm_get_stats(net->swarm, &st);
+    if (st.conns_open + st.conns_pending >= net->cm_cfg.max_peers + net->cm_cfg.headroom)
+        return false;
     return connmgr_allow_inbound(net->connmgr, clock_mono_ms());
 }
 
@@ -29,7 +37,8 @@ static bool
 is_message_protocol(const char *protocol)
 {
     static const char *const limited[] = {IDENTIFY_PROTOCOL_ID, IDENTIFY_PUSH_PROTOCOL_ID,
-                                          PING_PROTOCOL_ID, PEEREX_PROTOCOL_ID};
+                                          PING_PROTOCOL_ID, PEEREX_PROTOCOL_ID,
+                                          TRUST_PROTOCOL_ID};
     for (size_t i = 0; i < LS_ARRAY_LEN(limited); i++)
         if (strcmp(protocol, limited[i]) == 0)
             return true;
@@ -65,8 +74,9 @@ refusal_event(swarm_refusal_t why, trust_event_t *ev)
         return true;
     case SWARM_REFUSE_STREAM_LIMIT:
     case SWARM_REFUSE_STREAM_RATE:
-        *ev = TRUST_RATE_LIMITED;
-        return true;
+        /* not per refused stream: a burst would sink an honest peer's trust before
+         * the swarm judged it a flood (which is reported above, once) */
+        return false;
     case SWARM_REFUSE_IDLE:
     case SWARM_REFUSE_HANDSHAKE_TIMEOUT:
         *ev = TRUST_TIMEOUT;
@@ -212,6 +222,8 @@ on_identified(void *ctx, swarm_conn_t *c, const identify_info_t *info, bool push
     if (info->agent_version)
         peerstore_set_agent(ps, peer, info->agent_version);
     peerstore_touch(ps, peer, now);
+    node_pubsub_on_identified(net, c, info);
+    node_dht_on_identified(net, c, info);
     if (!push && net->discovery_ms && below_min(net) &&
         peerstore_has_protocol(ps, peer, PEEREX_PROTOCOL_ID))
         peerex_request(net->peerex, peer);
@@ -318,6 +330,8 @@ node_peers_init(node_net_t *net, buf_t *err)
     peerstore_config_default(&pc, config_get_double(cfg, "trust.initial"));
     pc.flush_interval_ms = (uint64_t)config_get_int(cfg, "peers.flush_interval_ms");
     net->peers = peerstore_new_with(net->node->db, &pc);
+    if ((rc = node_trust_init(net, err)) < 0)
+        return rc;
     net->trust = node_net_trust_hook(net);
     net->ratelimit = ratelimit_new(&rl, &net->trust);
     connmgr_env_t env = {

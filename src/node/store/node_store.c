@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "content/blockstore/content_migrations.h"
+#include "dht/dht_migrations.h"
 #include "lib/mem/mem.h"
 #include "net/migrations/net_migrations.h"
 
@@ -41,6 +42,7 @@ node_store_open(const char *path, db_t **out, buf_t *err)
         { node_migrations, LS_ARRAY_LEN(node_migrations) },
         { net_migrations, net_migrations_len },
         { content_migrations, content_migrations_len },
+        { dht_migrations, dht_migrations_len },
     };
     db_migration_t *all = NULL;
     size_t n = 0;

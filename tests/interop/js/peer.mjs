@@ -642,6 +642,23 @@ const commands = {
     } finally { t.done() }
     return { peers: [...peers] }
   },
+  // A Lester signed DHT value (src/dht/kad_validate.h) made with this node's key: the
+  // canonical MessagePack map {exp, key, pk, seq, sig, ts, value} (keys sorted), signed
+  // with Ed25519 over the same map without "sig".
+  async lester_record ({ key, value, valueHex, seq, tsMs, expMs }) {
+    const now = Date.now()
+    const fields = {
+      exp: BigInt(expMs ?? now + 3_600_000),
+      key: te.encode(String(key)),
+      pk: privateKey.publicKey.raw,
+      seq: BigInt(seq ?? now),
+      ts: BigInt(tsMs ?? now),
+      value: valueHex != null ? fromHex(valueHex) : te.encode(String(value ?? ''))
+    }
+    const unsigned = mpMap(fields)
+    const sig = await privateKey.sign(unsigned)
+    return { valueHex: hex(mpMap({ ...fields, sig })) }
+  },
   async dht_mode ({ mode }) {
     const dht = needDht()
     if (mode != null) await dht.setMode(mode)
@@ -742,3 +759,28 @@ emit({
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
 rl.on('line', (line) => { handleLine(line).catch(err => log('handleLine:', err?.stack ?? err)) })
 rl.on('close', () => { log('stdin closed, stopping'); stop(0) })
+
+// ---- canonical MessagePack for lester_record (uint, bin and fixstr keys only)
+function mpUint (v) {
+  if (v < 128n) return [Number(v)]
+  if (v < 256n) return [0xcc, Number(v)]
+  if (v < 65536n) return [0xcd, Number(v >> 8n), Number(v & 255n)]
+  const bytes = v < 4294967296n ? 4 : 8
+  const out = [bytes === 4 ? 0xce : 0xcf]
+  for (let i = bytes - 1; i >= 0; i--) out.push(Number((v >> BigInt(8 * i)) & 255n))
+  return out
+}
+function mpBin (b) {
+  const h = b.length < 256 ? [0xc4, b.length] : [0xc5, b.length >> 8, b.length & 255]
+  return [...h, ...b]
+}
+function mpMap (obj) {
+  const keys = Object.keys(obj).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const out = [0x80 | keys.length]
+  for (const k of keys) {
+    out.push(0xa0 | k.length, ...te.encode(k))
+    const v = obj[k]
+    out.push(...(typeof v === 'bigint' ? mpUint(v) : mpBin(v)))
+  }
+  return Uint8Array.from(out)
+}

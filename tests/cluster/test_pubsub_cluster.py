@@ -86,10 +86,12 @@ def setup():
         set_config(n.home, {"peers.min": 6, "peers.max": 30, "gossip.fanout": 4,
                             "gossip.interval_ms": 500, "peers.discovery_interval_ms": 1000,
                             "log.level": "info"})
-    # five seeds, each node after them bootstraps from two of them (one seed alone
-    # would be full at peers.max and refuse the late nodes)
+    # five seeds, each node after them bootstraps from two of them; seeds have room
+    # for every newcomer, as bootstrap nodes are provisioned (a seed at peers.max
+    # refuses late nodes, which then stay isolated)
     seeds = nodes[:5]
     for i, n in enumerate(seeds):
+        set_config(n.home, {"peers.max": 2 * N})
         if i:
             set_config(n.home, {"swarm.bootstrap": [STATE["boot"][0]]})
         n.start()

@@ -23,10 +23,12 @@ static bool
 allow_inbound(void *ctx)
 {
     node_net_t *net = ctx;
-    swarm_stats_t st; /* handshakes in flight and services' own dials (DHT) are not in
-                         the manager's count yet: a burst of them must not pass the cap */
-    swarm_get_stats(net->swarm, &st);
-    if (st.conns_open + st.conns_pending >= net->cm_cfg.max_peers + net->cm_cfg.headroom)
+    connmgr_stats_t cm;
+    swarm_stats_t sw; /* handshakes in flight are not in the manager's count yet: a
+                         burst of them (DHT lookups of many peers) must not pass the cap */
+    connmgr_stats(net->connmgr, &cm);
+    swarm_get_stats(net->swarm, &sw);
+    if (cm.active + sw.conns_pending >= (size_t)net->cm_cfg.max_peers + net->cm_cfg.headroom)
         return false;
     return connmgr_allow_inbound(net->connmgr, clock_mono_ms());
 }

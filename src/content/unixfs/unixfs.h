@@ -13,7 +13,7 @@
  *   - Tsize of a link is the cumulative size of the subgraph: raw leaf = its length,
  *     dag-pb node = its block length + the Tsizes of its links.
  * A directory is a dag-pb node with Data {Type Directory} and one named link per
- * entry, sorted by name bytes. HAMT sharding is not implemented: a directory that
+ * entry, sorted by name bytes. HAMT sharding is unsupported: a directory that
  * ipfs-unixfs-importer would shard (sum of name bytes + CID bytes over 262144, about
  * 5,000 entries with short names) is refused with LS_ENOTSUP rather than given a
  * CID other implementations would not produce. Modes and mtimes are not written.

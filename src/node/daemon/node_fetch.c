@@ -35,8 +35,8 @@ struct node_fetch_t {
     bitswap_session_t *session;
     cid_t root;
     cidset_t pending;          /* wanted from the network */
-    blockstore_cidlist_t todo; /* to look at in the store */
-    size_t todo_at;
+    blockstore_cidlist_t unchecked; /* to look at in the store */
+    size_t unchecked_at;
     node_fetch_progress_t p;
     uint64_t started_ms;
     node_fetch_done_fn done;
@@ -165,7 +165,7 @@ take_block(node_fetch_t *f, const cid_t *cid, const uint8_t *data, size_t len)
     f->p.bytes += len;
     f->p.blocks++;
     note_root(f, cid, data, len);
-    if (node_content_block_links(cid, data, len, &f->todo) < 0)
+    if (node_content_block_links(cid, data, len, &f->unchecked) < 0)
         return LS_EPROTO;
     return 0;
 }
@@ -207,24 +207,24 @@ pump(node_fetch_t *f)
     cid_t want[WANT_BATCH];
     size_t nw = 0;
     buf_t tmp = BUF_INIT(BLOCKSTORE_MAX_BLOCK);
-    while (f->todo_at < f->todo.n && !f->err) {
-        cid_t cid = f->todo.items[f->todo_at++];
+    while (f->unchecked_at < f->unchecked.n && !f->err) {
+        cid_t cid = f->unchecked.items[f->unchecked_at++];
         int rc = visit(f, &cid, &tmp);
         if (rc < 0)
             finish_soon(f, rc);
         else if (rc > 0)
             want[nw++] = cid;
-        if (nw == WANT_BATCH || (nw && f->todo_at == f->todo.n)) {
+        if (nw == WANT_BATCH || (nw && f->unchecked_at == f->unchecked.n)) {
             bitswap_session_want(f->session, want, nw);
             nw = 0;
         }
     }
     buf_free(&tmp);
-    if (f->todo_at == f->todo.n) {
-        blockstore_cidlist_clear(&f->todo);
-        f->todo_at = 0;
+    if (f->unchecked_at == f->unchecked.n) {
+        blockstore_cidlist_clear(&f->unchecked);
+        f->unchecked_at = 0;
     }
-    if (f->pending.n == 0 && f->todo.n == 0)
+    if (f->pending.n == 0 && f->unchecked.n == 0)
         finish_soon(f, 0);
     else
         node_bitswap_kick(f->g);
@@ -287,7 +287,7 @@ fetch_free(node_fetch_t *f)
         }
     bitswap_session_free(f->session);
     cidset_free(&f->pending);
-    blockstore_cidlist_clear(&f->todo);
+    blockstore_cidlist_clear(&f->unchecked);
     event_free(f->ev_done);
     blockstore_release(g->c->bs);
     node_content_batch_release(g->c);
@@ -330,7 +330,7 @@ node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, 
     g->fetches = f;
     blockstore_hold(c->bs);
     node_content_batch_take(c);
-    blockstore_cidlist_push(&f->todo, root);
+    blockstore_cidlist_push(&f->unchecked, root);
     pump(f);
     return f;
 }

@@ -440,7 +440,10 @@ routing_closest(const routing_t *rt, const kad_key_t *target, size_t n, const ro
     uint64_t *dist = ls_malloc(n * sizeof *dist);
     unsigned t = kad_key_cpl(target, &rt->self_key);
     scan_bucket(rt->buckets[t], target, out, dist, &got, n);
-    for (unsigned c = t + 1; got < n && c <= KAD_BUCKETS; c++)
+    /* buckets past t form one group (first differing bit t): a later one may hold
+     * nearer entries than an earlier one, so the group is scanned whole */
+    bool group_needed = got < n;
+    for (unsigned c = t + 1; group_needed && c <= KAD_BUCKETS; c++)
         scan_bucket(rt->buckets[c], target, out, dist, &got, n);
     for (unsigned c = t; got < n && c-- > 0;)
         scan_bucket(rt->buckets[c], target, out, dist, &got, n);

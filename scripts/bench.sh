@@ -104,14 +104,19 @@ bench_swarm() {
   local out=$TMP/swarm
   (ulimit -n 8192 2>/dev/null || true
    run_median "$out" "$BUILD/bench_swarm" "${SWARM_MIB:-2048}")
-  local bulk evp tcp
+  local bulk evp tcp core evp_cpu
   bulk=$(field_median "$out" swarm_bulk MBps)
   evp=$(field_median "$out" evp_chacha20poly1305 MBps)
   tcp=$(field_median "$out" tcp_loopback MBps)
+  core=$(field_median "$out" swarm_bulk per_core_MBps)
+  evp_cpu=$(field_median "$out" evp_chacha20poly1305 cpu_MBps)
   printf 'swarm_bulk MBps=%s evp=%s tcp=%s ratio_evp=%.2f ratio_tcp=%.2f sender_cpu_s=%s receiver_cpu_s=%s\n' \
     "$bulk" "$evp" "$tcp" "$(echo "$bulk $evp" | awk '{print $1 / $2}')" \
     "$(echo "$bulk $tcp" | awk '{print $1 / $2}')" \
     "$(field_median "$out" swarm_bulk sender_cpu_s)" "$(field_median "$out" swarm_bulk receiver_cpu_s)"
+  # the same per CPU second: each end on a core of its own, against EVP per CPU second
+  printf 'swarm_bulk_per_core MBps=%s evp_cpu=%s ratio_evp=%.2f\n' "$core" "$evp_cpu" \
+    "$(echo "$core $evp_cpu" | awk '{print $1 / $2}')"
   echo "swarm_handshakes per_s=$(field_median "$out" swarm_handshakes per_s)"
   echo "swarm_idle_rss KiB_per_conn_end=$(field_median "$out" swarm_idle_rss KiB_per_conn_end)"
 }

@@ -118,6 +118,36 @@ aead_seal(aead_t *a, uint64_t nonce, const uint8_t *ad, size_t adlen, const uint
     return 0;
 }
 
+int
+aead_seal_parts(aead_t *a, uint64_t nonce, const uint8_t *head, size_t head_len, const uint8_t *in,
+                size_t len, uint8_t *out)
+{
+    int outl;
+
+    if (head_len > AEAD_MAX_LEN || len > AEAD_MAX_LEN - head_len)
+        return LS_ETOOBIG;
+    if (head_len + len < SMALL_LEN) { /* small: one contiguous message for libsodium */
+        uint8_t msg[SMALL_LEN];
+        if (head_len)
+            memcpy(msg, head, head_len);
+        if (len)
+            memcpy(msg + head_len, in, len);
+        int rc = aead_seal(a, nonce, NULL, 0, msg, head_len + len, out);
+        sodium_memzero(msg, head_len + len);
+        return rc;
+    }
+    /* EVP's ChaCha20-Poly1305 is a stream: two updates give the same bytes as one. */
+    start(a, nonce, 1, NULL, 0);
+    if (head_len && EVP_CipherUpdate(a->ctx, out, &outl, head, (int)head_len) != 1)
+        abort();
+    if (len && EVP_CipherUpdate(a->ctx, out + head_len, &outl, in, (int)len) != 1)
+        abort();
+    if (EVP_CipherFinal_ex(a->ctx, out + head_len + len, &outl) != 1 ||
+        EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, out + head_len + len) != 1)
+        abort();
+    return 0;
+}
+
 /* libsodium verifies the tag (in constant time) before it decrypts anything. */
 static int
 open_small(aead_t *a, uint64_t nonce, const uint8_t *ad, size_t adlen, const uint8_t *in,

@@ -37,6 +37,14 @@ void aead_free_(aead_t *a);
 int aead_seal(aead_t *a, uint64_t nonce, const uint8_t *ad, size_t adlen, const uint8_t *in,
               size_t len, uint8_t *out);
 
+/** Like aead_seal() without associated data, for the plaintext head || in (both
+ *  borrowed) without first copying them together: `out` receives head_len + len +
+ *  AEAD_TAG_LEN bytes and must overlap neither input. Lets a framing header and an
+ *  application's buffer be sealed as one message. Returns 0, or LS_ETOOBIG if
+ *  head_len + len > AEAD_MAX_LEN. */
+int aead_seal_parts(aead_t *a, uint64_t nonce, const uint8_t *head, size_t head_len,
+                    const uint8_t *in, size_t len, uint8_t *out);
+
 /** Decrypt and authenticate `len` bytes at `in` (ciphertext followed by its tag) into
  *  `out`, which receives len - AEAD_TAG_LEN bytes. `out` may equal `in`. Returns 0;
  *  LS_EBADSIG if the tag does not verify (the tag is compared in constant time and

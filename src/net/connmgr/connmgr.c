@@ -212,6 +212,31 @@ refuse_connection(connmgr_t *cm, const peer_id_t *peer, const char *reason, uint
     return LS_EACCES;
 }
 
+/* Active peers fill max_peers + headroom: a newcomer needs someone to leave. */
+static bool
+over_hard_cap(const connmgr_t *cm)
+{
+    return cm->n_active >= (size_t)cm->cfg.max_peers + cm->cfg.headroom;
+}
+
+/* Seed 001's eviction for an inbound newcomer at capacity: the lowest-trust
+ * unprotected peer past its grace period leaves, unless the newcomer is worth less
+ * (then LS_ELIMIT: the newcomer is refused). Peers in their grace period stay, so
+ * a burst of newcomers cannot push each other out before they learn any peers. */
+static int
+make_room(connmgr_t *cm, const peer_id_t *newcomer, uint64_t now_ms)
+{
+    conn_rec_t *victim = connmgr_lowest_established(cm, newcomer, now_ms);
+    if (!victim || peerstore_trust(cm->ps, &victim->id) > peerstore_trust(cm->ps, newcomer)) {
+        cm->stats.inbound_refused++;
+        return LS_ELIMIT;
+    }
+    peer_id_t id = victim->id;
+    cm->stats.evictions++;
+    connmgr_drop(cm, &id, "evicted: connection limit", cm->cfg.backoff_base_ms, now_ms);
+    return 0;
+}
+
 int
 connmgr_on_connected(connmgr_t *cm, const peer_id_t *peer, bool inbound, uint64_t now_ms)
 {
@@ -235,6 +260,8 @@ connmgr_on_connected(connmgr_t *cm, const peer_id_t *peer, bool inbound, uint64_
         peerstore_confirm_addr(cm->ps, peer, rec->dial_addr, 0);
         cm->stats.dials_ok++;
     }
+    if (inbound && !ours && over_hard_cap(cm) && make_room(cm, peer, now_ms) < 0)
+        return refuse_connection(cm, peer, "connection limit", 0, now_ms);
     multiaddr_free(rec->dial_addr);
     rec->inbound = inbound;
     connmgr_rec_set_state(cm, rec, PEER_STATE_ACTIVE);
@@ -296,10 +323,16 @@ connmgr_on_activity(connmgr_t *cm, const peer_id_t *peer, uint64_t now_ms)
         rec->last_heard = now_ms;
 }
 
+size_t
+connmgr_inbound_cap(const connmgr_t *cm)
+{
+    return (size_t)cm->cfg.max_peers + 2 * (size_t)cm->cfg.headroom;
+}
+
 bool
 connmgr_allow_inbound(connmgr_t *cm, uint64_t now_ms)
 {
-    if (cm->n_active + cm->n_connecting >= (size_t)cm->cfg.max_peers + cm->cfg.headroom) {
+    if (cm->n_active + cm->n_connecting >= connmgr_inbound_cap(cm)) {
         cm->stats.inbound_refused++;
         return false;
     }

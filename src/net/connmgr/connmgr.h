@@ -47,7 +47,12 @@
  *    row disconnect the peer ("ping timeout"). A peer not heard from (activity or a
  *    successful ping) for idle_timeout_ms is disconnected ("idle timeout") and
  *    reported as TRUST_TIMEOUT.
- *  - Inbound: connmgr_allow_inbound() refuses at max_peers + headroom connections
+ *  - Newcomers at capacity: an inbound peer that connects while max_peers +
+ *    headroom peers are active is accepted and the lowest-trust unprotected peer
+ *    past its grace period is evicted for it ("evicted: connection limit") —
+ *    unless every such peer trusts higher than the newcomer, or all are in their
+ *    grace period: then the newcomer is refused ("connection limit").
+ *  - Inbound: connmgr_allow_inbound() refuses at connmgr_inbound_cap() connections
  *    (active + connecting) and past inbound_per_sec (a token bucket with a burst of
  *    inbound_burst). The swarm must also bound its unfinished handshakes.
  *
@@ -192,9 +197,15 @@ void connmgr_on_ping(connmgr_t *cm, const peer_id_t *peer, bool ok, uint64_t rtt
 void connmgr_on_activity(connmgr_t *cm, const peer_id_t *peer, uint64_t now_ms);
 
 /** May the swarm accept one more inbound connection (before its handshake)? False
- *  at max_peers + headroom connections or past the inbound rate; refusals are
- *  counted. A true answer takes one token of the inbound rate. */
+ *  at connmgr_inbound_cap() connections (active + connecting) or past the inbound
+ *  rate; refusals are counted. A true answer takes one token of the inbound rate. */
 bool connmgr_allow_inbound(connmgr_t *cm, uint64_t now_ms);
+
+/** Connections (active + connecting, plus the swarm's handshakes in flight) past
+ *  which inbound connections are refused before their handshake: max_peers +
+ *  2 x headroom. The second headroom is for newcomers at capacity, each of which
+ *  is decided once its peer ID is proven (connmgr_on_connected: evict or refuse). */
+size_t connmgr_inbound_cap(const connmgr_t *cm);
 
 /** Close `peer` on request (e.g. `lester swarm disconnect`): env.disconnect is called
  *  with `reason`, and the peer is not redialled for backoff_base_ms. 0, or

@@ -73,6 +73,11 @@ void connmgr_dial_failed(connmgr_t *cm, const peer_id_t *peer, int err, uint64_t
  *  jitter: uniform in [d/2, d] for d = min(max, base * 2^(failures-1)). */
 uint64_t connmgr_backoff_delay(const connmgr_t *cm, uint32_t failures);
 
+/** The active, unprotected peer past its grace period, other than `except`, to evict
+ *  first (lowest trust, then the most recent connection); NULL if none. */
+conn_rec_t *connmgr_lowest_established(const connmgr_t *cm, const peer_id_t *except,
+                                       uint64_t now_ms);
+
 /** Evict at capacity (see connmgr.h). Returns the time the lowest candidate's grace
  *  ends if eviction had to wait for it, else UINT64_MAX. */
 uint64_t connmgr_trim(connmgr_t *cm, uint64_t now_ms);

@@ -55,15 +55,18 @@ connmgr_dial_failed(connmgr_t *cm, const peer_id_t *peer, int err, uint64_t now_
 /* ---- eviction at capacity ---- */
 
 /* The active, unprotected peer to evict first: lowest trust, then the most recent
- * connection, then the larger ID (only so the choice is deterministic). */
+ * connection, then the larger ID (only so the choice is deterministic). With
+ * `established`, only peers past their grace period at `now_ms`; never `except`. */
 static conn_rec_t *
-lowest(const connmgr_t *cm)
+pick_lowest(const connmgr_t *cm, const peer_id_t *except, bool established, uint64_t now_ms)
 {
     conn_rec_t *best = NULL, *rec;
     double best_trust = 0;
     size_t it = 0;
     while ((rec = peermap_next(cm->conns, &it))) {
-        if (rec->state != PEER_STATE_ACTIVE || connmgr_is_protected(cm, &rec->id, NULL))
+        if (rec->state != PEER_STATE_ACTIVE || connmgr_is_protected(cm, &rec->id, NULL) ||
+            (established && now_ms < rec->since + cm->cfg.grace_ms) ||
+            (except && peer_id_equal(&rec->id, except)))
             continue;
         double t = peerstore_trust(cm->ps, &rec->id);
         if (best && (t > best_trust ||
@@ -75,6 +78,18 @@ lowest(const connmgr_t *cm)
         best_trust = t;
     }
     return best;
+}
+
+static conn_rec_t *
+lowest(const connmgr_t *cm)
+{
+    return pick_lowest(cm, NULL, false, 0);
+}
+
+conn_rec_t *
+connmgr_lowest_established(const connmgr_t *cm, const peer_id_t *except, uint64_t now_ms)
+{
+    return pick_lowest(cm, except, true, now_ms);
 }
 
 uint64_t

@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "lib/crypto/aead.h"
+#include "lib/crypto/sigverify.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 #include "lib/mem/mem.h"
@@ -37,6 +39,7 @@ noise_new(bool initiator, const ed25519_keypair_t *identity, const peer_id_t *ex
     noise_xx_init(&n->hs, initiator, NULL, 0, &s); /* libp2p: empty prologue */
     sig_message(msg, s.pk);
     ed25519_sign(n->sig, msg, sizeof msg, identity);
+    n->sig_len = ED25519_SIG_LEN;
     x25519_keypair_wipe(&s);
 
     buf_init(&n->pending, 2 * NOISE_MAX_FRAME);
@@ -130,7 +133,7 @@ produce(noise_t *n)
     buf_clear(&n->scratch);
     if (n->hs.next > 0) {
         int rc = noise_payload_encode(&n->scratch, n->key_proto.data, n->key_proto.len, n->sig,
-                                      sizeof n->sig, (const char *const *)n->muxers, n->n_muxers);
+                                      n->sig_len, (const char *const *)n->muxers, n->n_muxers);
         if (rc < 0)
             return rc;
     }
@@ -176,8 +179,8 @@ keep_remote_muxers(noise_t *n, const noise_payload_t *pl)
             ls_strndup((const char *)pl->muxers[i].p, pl->muxers[i].len);
 }
 
-/* Check the identity key, its type and the signature over our view of the peer's
- * static key. */
+/* Check the identity key (any of libp2p's four key types) and its signature over
+ * our view of the peer's static key. */
 static int
 verify_identity(noise_t *n, const noise_payload_t *pl)
 {
@@ -189,20 +192,22 @@ verify_identity(noise_t *n, const noise_payload_t *pl)
     if (!pl->has_identity_key || !pl->has_identity_sig)
         return LS_EPROTO;
     int rc = pubkey_proto_decode(pl->identity_key.p, pl->identity_key.len, &type, &key, &keylen);
-    if (rc == LS_ENOTSUP || (rc == 0 && type != PEER_KEY_ED25519)) {
-        log_info("peer's identity key type %d is not supported: Lester speaks Noise with "
-                 "Ed25519 identities only",
-                 rc == 0 ? type : -1);
+    if (rc == LS_ENOTSUP) {
+        log_info("peer's identity key type is unknown");
         return LS_ENOTSUP;
     }
-    if (rc < 0 || keylen != 32)
+    if (rc < 0)
         return LS_EPROTO;
-    if (pl->identity_sig.len != 64)
-        return LS_EBADSIG;
     sig_message(msg, n->hs.rs);
-    if (!ed25519_verify(pl->identity_sig.p, msg, sizeof msg, key))
-        return LS_EBADSIG;
-    memcpy(n->remote_pk, key, 32);
+    rc = sigverify(type, key, keylen, msg, sizeof msg, pl->identity_sig.p, pl->identity_sig.len);
+    if (rc == LS_EINVAL || rc == LS_ENOTSUP)
+        log_info("peer's identity key (type %d) is invalid or unsupported: %s", type,
+                 ls_strerror(rc));
+    if (rc < 0)
+        return rc == LS_EINVAL ? LS_EPROTO : rc;
+    n->remote_key_type = type;
+    if (type == PEER_KEY_ED25519)
+        memcpy(n->remote_pk, key, 32);
     return 0;
 }
 
@@ -286,7 +291,13 @@ noise_remote_peer(const noise_t *n)
 const uint8_t *
 noise_remote_identity(const noise_t *n)
 {
-    return noise_is_done(n) ? n->remote_pk : NULL;
+    return noise_is_done(n) && n->remote_key_type == PEER_KEY_ED25519 ? n->remote_pk : NULL;
+}
+
+int
+noise_remote_key_type(const noise_t *n)
+{
+    return noise_is_done(n) ? n->remote_key_type : -1;
 }
 
 size_t
@@ -342,6 +353,37 @@ noise_encrypt(noise_t *n, const uint8_t *p, size_t len, buf_t *out)
         p += chunk;
         len -= chunk;
     } while (len > 0);
+    buf_clear(&n->pending);
+    return 0;
+}
+
+int
+noise_encrypt_parts(noise_t *n, const uint8_t *head, size_t head_len, const uint8_t *p, size_t len,
+                    buf_t *out)
+{
+    if (n->err)
+        return n->err;
+    if (!n->done)
+        return LS_EINVAL;
+    if (head_len > NOISE_MAX_PLAINTEXT || len > NOISE_MAX_PLAINTEXT - head_len)
+        return LS_ETOOBIG;
+    if (n->tx.n == NOISE_NONCE_MAX)
+        return fail(n, LS_ELIMIT);
+    size_t mlen = head_len + len + NOISE_TAGLEN;
+    size_t start = out->len;
+    uint8_t *dst = buf_extend(out, n->pending.len + 2 + mlen);
+    if (!dst)
+        return LS_ETOOBIG;
+    memcpy(dst, n->pending.data, n->pending.len); /* the handshake goes first */
+    dst += n->pending.len;
+    dst[0] = (uint8_t)(mlen >> 8);
+    dst[1] = (uint8_t)mlen;
+    int rc = aead_seal_parts(n->tx.aead, n->tx.n, head, head_len, p, len, dst + 2);
+    if (rc < 0) {
+        buf_truncate(out, start);
+        return fail(n, rc);
+    }
+    n->tx.n++;
     buf_clear(&n->pending);
     return 0;
 }

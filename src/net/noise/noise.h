@@ -11,8 +11,9 @@
  *   16-byte tag, so it carries at most 65519 bytes of plaintext.
  *
  * Each side proves its libp2p identity by signing "noise-libp2p-static-key:" || its
- * static X25519 key with its identity key. Only Ed25519 identities are supported:
- * a peer with an RSA, secp256k1 or ECDSA identity is refused with LS_ENOTSUP.
+ * static X25519 key with its identity key. Ours is Ed25519; a remote's may be any of
+ * the four types of peer-ids.md (Ed25519, RSA, secp256k1, ECDSA: lib/crypto/
+ * sigverify), and its peer ID is derived from its key as that spec says.
  *
  * Use:
  *   noise_t *n = noise_new(initiator, &identity, expected_or_NULL);
@@ -75,10 +76,10 @@ int noise_output(noise_t *n, buf_t *out);
  *  from `p` and sets `*consumed` to the bytes used (0 or the whole frame): bytes after
  *  it (the peer's first transport frames) stay for noise_decrypt(). The reply, if
  *  any, is queued for noise_output(). Returns 0 when a message was processed;
- *  LS_EAGAIN when `p` holds no complete frame; LS_EPROTO for a malformed message or
- *  payload; LS_EBADSIG for a failed tag or identity signature; LS_ENOTSUP for a
- *  non-Ed25519 identity; LS_EPEERID for the wrong peer; LS_EINVAL once the handshake
- *  is done. */
+ *  LS_EAGAIN when `p` holds no complete frame; LS_EPROTO for a malformed message,
+ *  payload or identity key; LS_EBADSIG for a failed tag or identity signature;
+ *  LS_ENOTSUP for an unknown key type or curve; LS_EPEERID for the wrong peer;
+ *  LS_EINVAL once the handshake is done. */
 int noise_input(noise_t *n, const uint8_t *p, size_t len, size_t *consumed);
 
 /** True once the handshake is complete and the peer authenticated. */
@@ -87,8 +88,12 @@ bool noise_is_done(const noise_t *n);
 /** The remote peer ID, derived from the verified identity key; NULL until done. */
 const peer_id_t *noise_remote_peer(const noise_t *n);
 
-/** The remote's Ed25519 identity key; NULL until done. */
+/** The remote's Ed25519 identity key; NULL until done or if the remote's key is of
+ *  another type. */
 const uint8_t *noise_remote_identity(const noise_t *n);
+
+/** The type of the remote's identity key (peer_key_type_t); -1 until done. */
+int noise_remote_key_type(const noise_t *n);
 
 /** The stream muxers the remote advertised (count returned, names in `*names`, owned
  *  by `n`); 0 until done or if it sent none. */
@@ -101,6 +106,16 @@ size_t noise_remote_muxers(const noise_t *n, const char *const **names);
  *  the handshake is done; LS_ETOOBIG if `out` cannot take it all (then `out` is
  *  unchanged); LS_ELIMIT when the nonce space is used up (close the connection). */
 int noise_encrypt(noise_t *n, const uint8_t *p, size_t len, buf_t *out);
+
+/** Encrypt one transport frame whose plaintext is head || p (both borrowed; together
+ *  at most NOISE_MAX_PLAINTEXT bytes), appended to `out` after any handshake bytes
+ *  still owed. This lets a caller put its own framing header in front of an
+ *  application's buffer and encrypt both straight into `out`, with no plaintext copy.
+ *  Returns 0; LS_EINVAL before the handshake is done; LS_ETOOBIG if the plaintext is
+ *  too long or `out` cannot take the frame (`out` unchanged); LS_ELIMIT on nonce
+ *  exhaustion. */
+int noise_encrypt_parts(noise_t *n, const uint8_t *head, size_t head_len, const uint8_t *p,
+                        size_t len, buf_t *out);
 
 /** Decrypt every complete transport frame at the start of `in`, appending the
  *  plaintext to `plaintext`, and set `*consumed` to the bytes used; a trailing partial

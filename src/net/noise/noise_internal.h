@@ -5,6 +5,7 @@
 #define LS_NET_NOISE_NOISE_INTERNAL_H
 
 #include "lib/buf/buf.h"
+#include "lib/crypto/sigverify.h"
 #include "lib/peerid/peerid.h"
 #include "net/noise/noise.h"
 #include "net/noise/noise_hs.h"
@@ -16,10 +17,13 @@ struct noise_t {
     buf_t pending;                          /* framed handshake bytes not yet handed out */
     buf_t scratch;                          /* a payload being encoded or decoded */
     buf_t key_proto;                        /* our PublicKey protobuf */
-    uint8_t sig[64];                        /* our identity_sig */
+    uint8_t sig[SIGVERIFY_MAX_SIG];         /* our identity_sig (Ed25519: 64 bytes; the
+                                               tests put other key types' here) */
+    size_t sig_len;
     peer_id_t expected;                     /* valid if has_expected */
     peer_id_t remote;                       /* valid once done */
-    uint8_t remote_pk[32];                  /* valid once done */
+    uint8_t remote_pk[32];                  /* valid once done, for an Ed25519 remote */
+    int remote_key_type;                    /* peer_key_type_t, valid once done */
     char *muxers[NOISE_PAYLOAD_MAX_MUXERS]; /* ours, advertised */
     size_t n_muxers;
     char *remote_muxers[NOISE_PAYLOAD_MAX_MUXERS];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/crypto/sigverify.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 #include "net/peerstore/peerstore_internal.h"
@@ -380,11 +381,17 @@ int
 peerstore_set_pubkey(peerstore_t *ps, const peer_id_t *peer, const uint8_t *p, size_t len)
 {
     peer_id_t derived;
-    int err = peer_id_from_pubkey_proto(&derived, p, len);
+    const uint8_t *key;
+    size_t keylen;
+    int type, err = peer_id_from_pubkey_proto(&derived, p, len);
     if (err < 0)
         return err;
     if (!peer_id_equal(&derived, peer))
         return LS_EPEERID;
+    /* a key of any type is kept only if it is one (a valid point, modulus, curve) */
+    if (pubkey_proto_decode(p, len, &type, &key, &keylen) < 0 ||
+        sigverify_check_key(type, key, keylen) < 0)
+        return LS_EINVAL;
     peer_entry_t *e = peerstore_entry_ensure(ps, peer, false, &err);
     if (!e)
         return err;

@@ -116,9 +116,10 @@ int peerstore_add_addrs(peerstore_t *ps, const peer_id_t *peer, const multiaddr_
 int peerstore_confirm_addr(peerstore_t *ps, const peer_id_t *peer, const multiaddr_t *addr,
                            uint64_t now_ms);
 
-/** Store the peer's PublicKey protobuf `p[0..len)` (copied). 0; LS_EPEERID if the
- *  key does not hash to `peer`; the errors of peer_id_from_pubkey_proto() if it is
- *  malformed; LS_ELIMIT as above. Nothing changes on error. */
+/** Store the peer's PublicKey protobuf `p[0..len)` (copied), of any libp2p key type.
+ *  0; LS_EPEERID if the key does not hash to `peer`; the errors of
+ *  peer_id_from_pubkey_proto() if it is malformed; LS_EINVAL if its Data is not a key
+ *  of its type (lib/crypto/sigverify); LS_ELIMIT as above. Nothing changes on error. */
 int peerstore_set_pubkey(peerstore_t *ps, const peer_id_t *peer, const uint8_t *p, size_t len);
 
 /** Replace the peer's protocol list with `protos[0..n)` (copied; as identify

@@ -213,10 +213,15 @@ swarm_add_events(swarm_t *sw, const swarm_events_t *ev)
 swarm_conn_t *
 swarm_find_conn(const swarm_t *sw, const peer_id_t *peer)
 {
-    for (swarm_conn_t *c = sw->conns; c; c = c->next)
-        if (c->state == CONN_OPEN && peer_id_equal(&c->peer, peer))
+    swarm_conn_t *draining = NULL;
+    for (swarm_conn_t *c = sw->conns; c; c = c->next) {
+        if (c->state != CONN_OPEN || !peer_id_equal(&c->peer, peer))
+            continue;
+        if (!c->draining)
             return c;
-    return NULL;
+        draining = draining ? draining : c;
+    }
+    return draining;
 }
 
 size_t
@@ -242,6 +247,13 @@ swarm_disconnect(swarm_t *sw, const peer_id_t *peer, const char *reason)
         if (c->state == CONN_OPEN && peer_id_equal(&c->peer, peer)) {
             swarm_conn_close(c, 0, reason);
             n++;
+        } else if (c->state < CONN_OPEN && !c->inbound && c->has_expected &&
+                   peer_id_equal(&c->expected, peer)) {
+            /* a dial in progress (the connection manager's dial timeout): abort it.
+             * Its waiters hear LS_ECLOSED; the on_dial_failed hook is not called, as
+             * whoever aborts it knows already. */
+            c->dial_aborted = true;
+            swarm_conn_close(c, 0, reason);
         }
     }
     return n;

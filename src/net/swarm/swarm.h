@@ -15,6 +15,12 @@
  * a swarm_stream_t from its handler or open callback until its on_close callback.
  * Both are freed by the swarm afterwards: never use a pointer past those events.
  *
+ * Simultaneous connects: when two peers dial each other at once, each end keeps the
+ * connection dialled by the peer with the smaller ID (so both keep the same one) and
+ * drains the other: both are announced, new streams go to the kept one, and the
+ * drained one closes once its streams end. The remote may have any of libp2p's key
+ * types (net/noise); ours is Ed25519.
+ *
  * Memory: an idle connection keeps no data buffers (read and plaintext buffers are
  * shared by the swarm; the send buffer is released once drained), so it costs its
  * structs, the Noise keys and the yamux session. */
@@ -105,6 +111,7 @@ typedef struct swarm_stats_t {
     uint64_t streams_open;              /* gauge */
     uint64_t bytes_in, bytes_out;       /* on the wire */
     uint64_t dials_failed;
+    uint64_t conns_merged;              /* simultaneous connects resolved to one */
     uint64_t refused[SWARM_REFUSE_COUNT];
 } swarm_stats_t;
 
@@ -181,13 +188,17 @@ void swarm_conn_set_data(swarm_conn_t *c, unsigned slot, void *data);
 /** Close `c` (Go Away, flush, then close) with `reason` (logged). Events follow. */
 void swarm_conn_close(swarm_conn_t *c, int err, const char *reason);
 
-/** The first upgraded connection to `peer`, or NULL. */
+/** The upgraded connection to `peer` that new streams should use, or NULL: the
+ *  first one that is not a drained duplicate (of a simultaneous connect, which
+ *  stays until its streams end), else a drained one. */
 swarm_conn_t *swarm_find_conn(const swarm_t *sw, const peer_id_t *peer);
 
 /** Upgraded connections: fills up to `max` pointers, returns the total count. */
 size_t swarm_conns(const swarm_t *sw, swarm_conn_t **out, size_t max);
 
-/** Close every connection to `peer`; returns how many. */
+/** Close every connection to `peer`; returns how many. Also aborts a dial of
+ *  `peer` still connecting or handshaking (not counted): its callbacks get
+ *  LS_ECLOSED and hooks.on_dial_failed is not called. */
 int swarm_disconnect(swarm_t *sw, const peer_id_t *peer, const char *reason);
 
 /** Upgraded connections to `peer` now. */

@@ -181,6 +181,46 @@ start_mux_mss(swarm_conn_t *c)
                             : mss_new_initiator(mux_protocols, 1);
 }
 
+/* Both peers dialled each other at once (a simultaneous connect): of the two
+ * connections keep the one dialled by the peer with the smaller ID — both ends
+ * compute the same — and drain the other (no new streams; closed by conn_tick()
+ * once its streams are done). Returns the connection kept when `c` is the one
+ * drained, else NULL. Two connections in the same direction are left alone. */
+static swarm_conn_t *
+merge_duplicate(swarm_conn_t *c)
+{
+    swarm_t *sw = c->sw;
+    swarm_conn_t *twin = NULL;
+    for (swarm_conn_t *o = sw->conns; o && !twin; o = o->next)
+        if (o != c && o->state == CONN_OPEN && !o->draining && o->inbound != c->inbound &&
+            peer_id_equal(&o->peer, &c->peer))
+            twin = o;
+    if (!twin)
+        return NULL;
+    bool self_smaller = peer_id_cmp(&sw->self, &c->peer) < 0;
+    swarm_conn_t *keep = self_smaller == !c->inbound ? c : twin; /* dialled by the smaller */
+    swarm_conn_t *drop = keep == c ? twin : c;
+    drop->draining = true;
+    sw->stats.conns_merged++;
+    char who[PEER_ID_SHORT_LEN];
+    peer_id_short(&c->peer, who);
+    log_debug("simultaneous connections with %s: keeping the %s one", who,
+              keep->inbound ? "inbound" : "outbound");
+    return drop == c ? keep : NULL;
+}
+
+/* `c` lost to `keep`: its dial waiters get `keep` instead. */
+static void
+hand_over_waiters(swarm_conn_t *c, swarm_conn_t *keep)
+{
+    dial_waiter_t **tail = &keep->waiters;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c->waiters;
+    c->waiters = NULL;
+    dial_waiters_finish(keep, 0);
+}
+
 static void
 start_yamux(swarm_conn_t *c)
 {
@@ -212,11 +252,19 @@ start_yamux(swarm_conn_t *c)
     char who[PEER_ID_SHORT_LEN];
     peer_id_short(&c->peer, who);
     log_debug("connection %s %s upgraded", c->inbound ? "from" : "to", who);
+    /* A drained duplicate is announced all the same: upper layers then always see
+     * on_connected and on_disconnected in pairs (per-connection data is freed in
+     * the latter), and its streams end soon, closing it. */
+    swarm_conn_t *keep = merge_duplicate(c);
     c->announced = true;
     for (size_t i = 0; i < sw->n_events && c->state == CONN_OPEN; i++)
         if (sw->events[i].on_connected)
             sw->events[i].on_connected(sw->events[i].ctx, c);
-    if (c->state == CONN_OPEN)
+    if (c->state != CONN_OPEN)
+        return;
+    if (keep && keep->state == CONN_OPEN)
+        hand_over_waiters(c, keep); /* the dialler gets the connection that stays */
+    else
         dial_waiters_finish(c, 0);
 }
 
@@ -502,6 +550,10 @@ conn_tick(swarm_conn_t *c, uint64_t now)
         return;
     }
     streams_tick(c, now);
+    if (c->state == CONN_OPEN && c->draining && c->streams.count == 0) {
+        swarm_conn_close(c, 0, "duplicate connection");
+        return;
+    }
     if (c->state == CONN_OPEN && c->tx_off == c->tx.len && c->tx.cap) {
         buf_free(&c->tx); /* idle: give the send buffer back */
         c->tx_off = 0;

@@ -14,7 +14,7 @@ void
 dial_waiters_finish(swarm_conn_t *c, int err)
 {
     swarm_hooks_t *h = &c->sw->hooks;
-    if (err && c->waiters && c->has_expected && h->on_dial_failed)
+    if (err && c->waiters && c->has_expected && !c->dial_aborted && h->on_dial_failed)
         h->on_dial_failed(h->ctx, &c->expected, err);
     while (c->waiters) {
         dial_waiter_t *w = c->waiters;

@@ -21,6 +21,15 @@
  * frames (noise.c), so a round leaves no short frame behind, and a round's
  * ciphertext (~252 KiB) stays in L2 until write() copies it. */
 #define SWARM_WRITE_CHUNK (4u * 63 * 1024)
+/* swarm_stream_write() encrypts writes of at least SWARM_DIRECT_MIN bytes straight
+ * from the caller's buffer (smaller ones are cheaper batched in yamux's queue), in
+ * frames of SWARM_DIRECT_FRAME data bytes: with the 12-byte yamux header that is
+ * 63 KiB of plaintext, the size OpenSSL's ChaCha20 is fastest at (noise.c), and one
+ * Noise frame holds one yamux frame. It stops while the send buffer holds
+ * SWARM_DIRECT_MAX_TX bytes not yet written (then yamux's queue takes over). */
+#define SWARM_DIRECT_MIN 4096u
+#define SWARM_DIRECT_FRAME (63u * 1024 - 12)
+#define SWARM_DIRECT_MAX_TX (1024u * 1024)
 #define SWARM_MAX_EVENTS 16
 #define SWARM_CONN_SLOTS 8
 #define SWARM_MAX_BOOK 1024        /* peers in the address book */
@@ -82,6 +91,8 @@ struct swarm_conn_t {
     bool inbound;
     bool announced;             /* on_connected was called */
     bool has_expected;
+    bool dial_aborted;          /* closed by swarm_disconnect() before it was up */
+    bool draining;              /* the losing duplicate: closed once its streams end */
     peer_id_t expected, peer;
     multiaddr_t *remote_addr, *local_addr;
     mss_t *sec_mss, *mux_mss;

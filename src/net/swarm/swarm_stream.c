@@ -2,6 +2,7 @@
  * with multistream-select on every stream (responder for inbound, initiator for
  * outbound), the router's handlers, inbound stream limits, and the stream API. */
 #define LOG_MODULE "swarm"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -390,12 +391,55 @@ swarm_stream_set_cbs(swarm_stream_t *s, const swarm_stream_cbs_t *cbs, void *ud)
     s->ud = ud;
 }
 
+/* The zero-copy path: while yamux's queue is empty, each Data frame is encrypted
+ * straight from the caller's buffer into the send buffer (header and data sealed as
+ * one Noise frame), saving yamux_write()'s copy. Once the send buffer holds
+ * SWARM_DIRECT_MAX_TX bytes the rest goes to yamux's queue. Either way a short
+ * count leaves the stream marked blocked in yamux, so on_writable follows, as
+ * swarm_stream_write() promises. Returns the bytes taken, LS_EAGAIN when only the
+ * queued path may be used (order), or an error. */
+static int
+write_direct(swarm_stream_t *s, const uint8_t *p, size_t len)
+{
+    swarm_conn_t *c = s->conn;
+    size_t taken = 0;
+    if (c->mux_mss)
+        return LS_EAGAIN; /* the muxer's multistream reply is not in the send buffer yet */
+    while (taken < len) {
+        uint8_t hdr[YAMUX_HEADER_LEN];
+        size_t want = LS_MIN(len - taken, SWARM_DIRECT_FRAME);
+        int n = c->tx.len - c->tx_off >= SWARM_DIRECT_MAX_TX
+                    ? LS_EAGAIN
+                    : yamux_write_header(c->ymx, s->id, want, hdr);
+        if (n == LS_EAGAIN) { /* the send buffer is full: the rest queues behind it */
+            if (!taken)
+                return LS_EAGAIN;
+            int m = yamux_write(c->ymx, s->id, p + taken, len - taken);
+            taken += m > 0 ? (size_t)m : 0;
+            break;
+        }
+        if (n <= 0) /* 0: the window is shut (the stream is marked blocked) */
+            return taken ? (int)taken : n;
+        int rc = noise_encrypt_parts(c->noise, hdr, sizeof hdr, p + taken, (size_t)n, &c->tx);
+        if (rc < 0) {
+            swarm_conn_close(c, rc, "cannot encrypt");
+            return LS_ECLOSED; /* the header was accounted for: the session is over */
+        }
+        taken += (size_t)n;
+    }
+    return (int)taken;
+}
+
 int
 swarm_stream_write(swarm_stream_t *s, const uint8_t *p, size_t len)
 {
     if (s->state != STREAM_OPEN || s->local_fin || s->conn->state != CONN_OPEN)
         return LS_ECLOSED;
-    int n = yamux_write(s->conn->ymx, s->id, p, len);
+    if (len > INT_MAX)
+        len = INT_MAX;
+    int n = len >= SWARM_DIRECT_MIN ? write_direct(s, p, len) : LS_EAGAIN;
+    if (n == LS_EAGAIN)
+        n = yamux_write(s->conn->ymx, s->id, p, len);
     if (n > 0)
         conn_want_flush(s->conn);
     return n == LS_ENOENT ? LS_ECLOSED : n;

@@ -160,6 +160,16 @@ int yamux_open_stream(yamux_session_t *s, uint32_t *id);
  *  error). */
 int yamux_write(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t len);
 
+/** Zero-copy write: account for a Data frame of up to `len` bytes on `id` and write
+ *  its header to `hdr`; the caller sends the header and then the first n bytes of its
+ *  data itself, before anything yamux_output() gives later. Only while the output
+ *  queue is empty (else LS_EAGAIN: use yamux_write(), which keeps the order). Returns
+ *  n: bounded by the peer's window and by max_frame; 0 (or less than `len` because of
+ *  the window) means on_writable(ctx, id) fires once the window reopens. Errors as
+ *  yamux_write(). */
+int yamux_write_header(yamux_session_t *s, uint32_t id, size_t len,
+                       uint8_t hdr[static YAMUX_HEADER_LEN]);
+
 /** Half-close: send FIN. The stream stays readable until the peer's FIN, and is
  *  freed once both have been sent. 0 (also when already closed) or LS_ENOENT. */
 int yamux_close_write(yamux_session_t *s, uint32_t id);

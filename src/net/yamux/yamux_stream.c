@@ -272,6 +272,32 @@ yamux_write(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t len)
 }
 
 int
+yamux_write_header(yamux_session_t *s, uint32_t id, size_t len,
+                   uint8_t hdr[static YAMUX_HEADER_LEN])
+{
+    yamux_stream_t *st = yamux_stream_get(s, id);
+
+    if (!st)
+        return LS_ENOENT;
+    if (s->err || (st->flags & YS_LOCAL_FIN))
+        return LS_ECLOSED;
+    if (out_pending(s))
+        return LS_EAGAIN; /* the queue goes first: use yamux_write() */
+    size_t n = LS_MIN(LS_MIN(len, (size_t)st->send_window), (size_t)s->cfg.max_frame);
+    n = LS_MIN(n, (size_t)INT_MAX);
+    if (n < len && n == st->send_window)
+        mark_blocked(s, st); /* the window, not the frame size, stopped us */
+    if (n == 0)
+        return 0;
+    yamux_header_t h = {YAMUX_VERSION, YAMUX_TYPE_DATA, take_ack(s, st), st->id, (uint32_t)n};
+    yamux_header_encode(&h, hdr);
+    st->send_window -= (uint32_t)n;
+    s->stats.frames_out++;
+    s->stats.data_out += n;
+    return (int)n;
+}
+
+int
 yamux_close_write(yamux_session_t *s, uint32_t id)
 {
     yamux_stream_t *st = yamux_stream_get(s, id);

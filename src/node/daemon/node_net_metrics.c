@@ -20,6 +20,7 @@ SWARM_GAUGE(g_bytes_out, bytes_out)
 SWARM_GAUGE(g_conns_in, conns_in)
 SWARM_GAUGE(g_conns_out, conns_out)
 SWARM_GAUGE(g_dials_failed, dials_failed)
+SWARM_GAUGE(g_conns_merged, conns_merged)
 
 #define CONNMGR_GAUGE(fn, field)                                                                   \
     static double fn(void *ctx)                                                                    \
@@ -75,6 +76,8 @@ static const gauge_t swarm_gauges[] = {
     {"lester_swarm_connections_in", "inbound connections made", g_conns_in},
     {"lester_swarm_connections_out", "outbound connections made", g_conns_out},
     {"lester_swarm_dials_failed", "failed dials", g_dials_failed},
+    {"lester_swarm_connections_merged", "simultaneous connections closed as duplicates",
+     g_conns_merged},
 };
 
 static const gauge_t connmgr_gauges[] = {

@@ -28,7 +28,7 @@ allow_inbound(void *ctx)
                          burst of them (DHT lookups of many peers) must not pass the cap */
     connmgr_stats(net->connmgr, &cm);
     swarm_get_stats(net->swarm, &sw);
-    if (cm.active + sw.conns_pending >= (size_t)net->cm_cfg.max_peers + net->cm_cfg.headroom)
+    if (cm.active + sw.conns_pending >= connmgr_inbound_cap(net->connmgr))
         return false;
     return connmgr_allow_inbound(net->connmgr, clock_mono_ms());
 }

@@ -90,8 +90,9 @@ identified(void *ctx, const peer_id_t *peer, const identify_info_t *info, int er
         free(s);
     }
     char *observed = info->observed_addr ? multiaddr_to_str(info->observed_addr) : NULL;
-    char b64[256] = "";
-    if (info->public_key && info->public_key_len < 160)
+    /* room for any key type's PublicKey (an RSA one is ~300 bytes, up to ~1.1 KB) */
+    char b64[sodium_base64_ENCODED_LEN(2048, sodium_base64_VARIANT_ORIGINAL)] = "";
+    if (info->public_key && info->public_key_len <= 2048)
         sodium_bin2base64(b64, sizeof b64, info->public_key, info->public_key_len,
                           sodium_base64_VARIANT_ORIGINAL);
     char *id = peer_id_to_str(&op->peer);

@@ -57,6 +57,9 @@ process.on('unhandledRejection', (err) => fatalOrLog('unhandledRejection', err))
 const DEFAULTS = {
   listen: ['/ip4/127.0.0.1/tcp/0'],
   seed: null, // 64 hex chars: Ed25519 seed for a fixed identity
+  keyType: 'Ed25519', // identity key: Ed25519 | secp256k1 | RSA (fresh; seed is Ed25519 only;
+  // ECDSA keys are made, but the pinned @libp2p/peer-id cannot derive their peer IDs)
+  keyParam: null, // RSA bits (default 2048) or ECDSA curve (P-256, P-384, P-521; default P-256)
   agentVersion: null, // identify agentVersion (js default: libp2p/<version> node/<v>)
   echo: true, // serve /lester/echo/1.0.0
   bulk: true, // serve /lester/bulk/1.0.0
@@ -195,7 +198,7 @@ if (opts.seed != null) {
   if (seed.byteLength !== 32) throw new Error('seed must be 32 bytes (64 hex chars)')
   privateKey = await generateKeyPairFromSeed('Ed25519', seed)
 } else {
-  privateKey = await generateKeyPair('Ed25519')
+  privateKey = await generateKeyPair(opts.keyType, opts.keyParam ?? undefined)
 }
 
 const services = {

@@ -529,12 +529,53 @@ test_allow_inbound_limits(void **state)
     assert_true(connmgr_allow_inbound(f->cm, 500)); /* 2/s: one token per 500 ms */
 
     connect_range(f, 0, 6, 1000); /* max_peers 4 + headroom 2 */
-    assert_false(connmgr_allow_inbound(f->cm, 100000));
+    assert_int_equal(connmgr_inbound_cap(f->cm), 8);
+    assert_true(connmgr_allow_inbound(f->cm, 100000)); /* heard out once proven... */
+    peer_id_t p6 = pid(6);
+    assert_int_equal(connmgr_on_connected(f->cm, &p6, true, 100000), LS_EACCES);
+    assert_string_equal(last_call(&f->sw, 'x')->reason, "connection limit"); /* all in grace */
     connmgr_stats_t st;
     connmgr_stats(f->cm, &st);
     assert_int_equal(st.active, 6);
     assert_int_equal(st.inbound, 6);
     assert_int_equal(st.inbound_refused, 3);
+    assert_int_equal(connmgr_state(f->cm, &p6), PEER_STATE_KNOWN);
+}
+
+/* At max_peers + headroom a newcomer is accepted and the lowest-trust peer past its
+ * grace period leaves for it — unless that peer is worth more than the newcomer. */
+static void
+test_newcomer_at_capacity_evicts_established(void **state)
+{
+    fixture_t *f = *state;
+    start(f);
+    const double trust[] = {0.9, 0.2, 0.6, 0.7, 0.8, 0.8, 0.5, 0.15};
+    for (unsigned i = 0; i < 8; i++)
+        add_peer(f->ps, i, trust[i], 0);
+    peer_id_t p0 = pid(0), p1 = pid(1), p6 = pid(6), p7 = pid(7);
+    assert_int_equal(connmgr_protect(f->cm, &p0, "user"), 0);
+    connect_range(f, 0, 6, 0); /* 6 = max_peers 4 + headroom 2, all in grace */
+    assert_int_equal(count_calls(&f->sw, 'x'), 0);
+
+    assert_int_equal(connmgr_on_connected(f->cm, &p6, true, 1000), 0);
+    const call_t *x = last_call(&f->sw, 'x');
+    assert_non_null(x);
+    assert_true(peer_id_equal(&x->peer, &p1)); /* 0.2, past its grace */
+    assert_string_equal(x->reason, "evicted: connection limit");
+    assert_int_equal(connmgr_state(f->cm, &p6), PEER_STATE_ACTIVE);
+    assert_int_equal(connmgr_state(f->cm, &p1), PEER_STATE_KNOWN);
+
+    /* 0.15 is worth less than every established peer (0.6 and up): refused */
+    assert_int_equal(connmgr_on_connected(f->cm, &p7, true, 1001), LS_EACCES);
+    assert_true(peer_id_equal(&last_call(&f->sw, 'x')->peer, &p7));
+    assert_string_equal(last_call(&f->sw, 'x')->reason, "connection limit");
+    connmgr_stats_t st;
+    connmgr_stats(f->cm, &st);
+    assert_int_equal(st.active, 6);
+    assert_int_equal(st.evictions, 1);
+    assert_int_equal(count_calls(&f->sw, 'x'), 2);
+    assert_true(connmgr_is_protected(f->cm, &p0, NULL));
+    assert_int_equal(connmgr_state(f->cm, &p0), PEER_STATE_ACTIVE);
 }
 
 /* ---- trust and liveness ---- */
@@ -777,6 +818,7 @@ main(void)
         T(test_newcomer_waits_for_grace_then_goes),
         T(test_protected_peers_are_not_evicted),
         T(test_allow_inbound_limits),
+        T(test_newcomer_at_capacity_evicts_established),
         T(test_low_trust_disconnected_and_not_redialled),
         T(test_keepalive_and_ping_timeouts),
         T(test_ping_success_resets_failures),

@@ -25,6 +25,8 @@
 #include "net/noise/noise_internal.h"
 #include "net/noise/noise_payload.h"
 
+#include "../lib/libp2p_keys_fixture.h"
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 static size_t
@@ -688,17 +690,95 @@ test_bad_signature(void **state)
     side_free(&b);
 }
 
+/* Give `s` an identity of libp2p key type `type` (not Ed25519): its PublicKey and a
+ * signature of its static key, made with OpenSSL (libp2p_keys_fixture.h). */
+static EVP_PKEY *
+use_identity(side_t *s, int type)
+{
+    buf_t pub = BUF_INIT(BUF_UNLIMITED), sig = BUF_INIT(BUF_UNLIMITED);
+    EVP_PKEY *pk = fixture_keygen(type, &pub);
+    buf_clear(&s->n->key_proto);
+    assert_int_equal(pubkey_proto_encode(type, pub.data, pub.len, &s->n->key_proto), 0);
+    uint8_t msg[24 + 32];
+    memcpy(msg, "noise-libp2p-static-key:", 24);
+    memcpy(msg + 24, s->n->hs.s.pk, 32);
+    fixture_sign(pk, msg, sizeof msg, &sig);
+    assert_true(sig.len <= sizeof s->n->sig);
+    memcpy(s->n->sig, sig.data, sig.len);
+    s->n->sig_len = sig.len;
+    assert_int_equal(peer_id_from_pubkey_proto(&s->pid, s->n->key_proto.data, s->n->key_proto.len),
+                     0);
+    buf_free(&pub);
+    buf_free(&sig);
+    return pk;
+}
+
+/* Remotes with RSA, secp256k1 and ECDSA identities, as responder and as initiator:
+ * the signature is checked with that key and the peer ID derived from it
+ * (sha2-256 for RSA and ECDSA, inline for secp256k1) is the one a dial expects. */
 static void
-test_unsupported_key_type(void **state)
+test_other_key_types(void **state)
+{
+    static const int types[] = { PEER_KEY_RSA, PEER_KEY_SECP256K1, PEER_KEY_ECDSA };
+    (void)state;
+    for (size_t i = 0; i < LS_ARRAY_LEN(types); i++) {
+        side_t a, b;
+        side_init(&b, false, NULL);
+        EVP_PKEY *kb = use_identity(&b, types[i]);
+        assert_int_equal(b.pid.len, types[i] == PEER_KEY_SECP256K1 ? 39 : 34);
+        side_init(&a, true, &b.pid);
+        assert_int_equal(handshake(&a, &b, 7), 0);
+        assert_true(peer_id_equal(noise_remote_peer(a.n), &b.pid));
+        assert_int_equal(noise_remote_key_type(a.n), types[i]);
+        assert_null(noise_remote_identity(a.n));
+        assert_true(peer_id_equal(noise_remote_peer(b.n), &a.pid));
+        assert_int_equal(noise_remote_key_type(b.n), PEER_KEY_ED25519);
+        side_free(&a);
+        side_free(&b);
+        EVP_PKEY_free(kb);
+
+        side_init(&a, true, NULL); /* the initiator's identity is checked in message 3 */
+        EVP_PKEY *ka = use_identity(&a, types[i]);
+        side_init(&b, false, NULL);
+        assert_int_equal(handshake(&a, &b, 0), 0);
+        assert_true(peer_id_equal(noise_remote_peer(b.n), &a.pid));
+        side_free(&a);
+        side_free(&b);
+        EVP_PKEY_free(ka);
+
+        side_init(&b, false, NULL); /* a signature that does not verify */
+        kb = use_identity(&b, types[i]);
+        b.n->sig[b.n->sig_len - 3] ^= 0x01;
+        side_init(&a, true, NULL);
+        assert_int_equal(handshake(&a, &b, 0), LS_EBADSIG);
+        assert_false(noise_is_done(a.n));
+        side_free(&a);
+        side_free(&b);
+        EVP_PKEY_free(kb);
+    }
+}
+
+static void
+test_bad_identity_keys(void **state)
 {
     side_t a, b;
     uint8_t secp[33];
     (void)state;
+    /* a secp256k1 "point" that is not on the curve */
     side_init(&b, false, NULL);
     side_init(&a, true, NULL);
-    memset(secp, 2, sizeof secp);
+    memset(secp, 0xff, sizeof secp);
+    secp[0] = 0x02;
     buf_clear(&b.n->key_proto);
     assert_int_equal(pubkey_proto_encode(PEER_KEY_SECP256K1, secp, 33, &b.n->key_proto), 0);
+    assert_int_equal(handshake(&a, &b, 0), LS_EPROTO);
+    side_free(&a);
+    side_free(&b);
+    /* an unknown key type */
+    side_init(&b, false, NULL);
+    side_init(&a, true, NULL);
+    buf_clear(&b.n->key_proto);
+    assert_int_equal(buf_append(&b.n->key_proto, "\x08\x09\x12\x01\x00", 5), 0);
     assert_int_equal(handshake(&a, &b, 0), LS_ENOTSUP);
     side_free(&a);
     side_free(&b);
@@ -877,6 +957,49 @@ test_large_message_frames(void **state)
 
 /* In-place decryption, frame by frame: small (libsodium) and bulk (EVP) frames, an
  * incomplete one, then a tampered one (sticky). */
+/* noise_encrypt_parts(): a header and a separate buffer sealed as one frame, read
+ * back as head || data, at sizes on both sides of the AEAD's libsodium/EVP switch
+ * and at the largest frame; over the limit nothing is written. */
+static void
+test_encrypt_parts(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 1000, 1012, 5000, 64500, NOISE_MAX_PLAINTEXT - 12 };
+    side_t a, b;
+    buf_t wire = BUF_INIT(BUF_UNLIMITED);
+    uint8_t head[12], *data = ls_malloc(NOISE_MAX_PLAINTEXT), *plain;
+    size_t used, plen;
+    (void)state;
+    random_bytes(head, sizeof head);
+    random_bytes(data, NOISE_MAX_PLAINTEXT);
+    side_init(&b, false, NULL);
+    side_init(&a, true, NULL);
+    assert_int_equal(noise_encrypt_parts(a.n, head, 12, data, 10, &wire), LS_EINVAL); /* early */
+    assert_int_equal(handshake(&a, &b, 0), 0);
+    for (size_t i = 0; i < LS_ARRAY_LEN(sizes); i++) {
+        buf_clear(&wire);
+        assert_int_equal(noise_encrypt_parts(a.n, head, sizeof head, data, sizes[i], &wire), 0);
+        assert_int_equal(wire.len, 2 + sizeof head + sizes[i] + 16);
+        assert_int_equal(noise_decrypt_frame(b.n, wire.data, wire.len, &used, &plain, &plen), 0);
+        assert_int_equal(used, wire.len);
+        assert_int_equal(plen, sizeof head + sizes[i]);
+        assert_memory_equal(plain, head, sizeof head);
+        if (sizes[i])
+            assert_memory_equal(plain + sizeof head, data, sizes[i]);
+    }
+    buf_clear(&wire);
+    assert_int_equal(noise_encrypt_parts(a.n, head, sizeof head, data, NOISE_MAX_PLAINTEXT - 11,
+                                         &wire), LS_ETOOBIG);
+    assert_int_equal(wire.len, 0);
+    /* the nonce did not move: the next frame still decrypts */
+    assert_int_equal(noise_encrypt_parts(a.n, NULL, 0, data, 100, &wire), 0);
+    assert_int_equal(noise_decrypt_frame(b.n, wire.data, wire.len, &used, &plain, &plen), 0);
+    assert_memory_equal(plain, data, 100);
+    free(data);
+    side_free(&a);
+    side_free(&b);
+    buf_free(&wire);
+}
+
 static void
 test_decrypt_frame_in_place(void **state)
 {
@@ -1008,11 +1131,13 @@ main(void)
         cmocka_unit_test(test_handshake_and_data_in_one_write),
         cmocka_unit_test(test_wrong_expected_peer),
         cmocka_unit_test(test_bad_signature),
-        cmocka_unit_test(test_unsupported_key_type),
+        cmocka_unit_test(test_other_key_types),
+        cmocka_unit_test(test_bad_identity_keys),
         cmocka_unit_test(test_muxer_extension),
         cmocka_unit_test(test_handshake_garbage),
         cmocka_unit_test(test_tampered_transport),
         cmocka_unit_test(test_large_message_frames),
+        cmocka_unit_test(test_encrypt_parts),
         cmocka_unit_test(test_decrypt_frame_in_place),
         cmocka_unit_test(test_buffer_limits),
         cmocka_unit_test(test_nonce_exhaustion),

@@ -181,6 +181,23 @@ test_pubkey(void **state)
     assert_true(peerstore_get(ps, &a, &v));
     assert_int_equal(v.pubkey_len, proto.len);
     assert_memory_equal(v.pubkey, proto.data, proto.len);
+
+    /* other key types: the spec's secp256k1 key is kept under its (inline) peer ID; a
+     * "point" off the curve is refused even though it hashes to its own ID */
+    static const uint8_t secp[] = { 0x08, 0x02, 0x12, 0x21, 0x03, 0x77, 0x77, 0xe9, 0x94, 0xe4,
+                                    0x52, 0xc2, 0x16, 0x04, 0xf9, 0x1d, 0xe0, 0x93, 0xce, 0x41,
+                                    0x5f, 0x54, 0x32, 0xf7, 0x01, 0xdd, 0x8c, 0xd1, 0xa7, 0xa6,
+                                    0xfe, 0xa0, 0xe6, 0x30, 0xbf, 0xca, 0x99 };
+    peer_id_t k1;
+    assert_int_equal(peer_id_from_pubkey_proto(&k1, secp, sizeof secp), 0);
+    assert_int_equal(peerstore_set_pubkey(ps, &k1, secp, sizeof secp), 0);
+    uint8_t bad[sizeof secp];
+    memcpy(bad, secp, sizeof bad);
+    memset(bad + 5, 0xff, 32); /* x >= p */
+    peer_id_t kbad;
+    assert_int_equal(peer_id_from_pubkey_proto(&kbad, bad, sizeof bad), 0);
+    assert_int_equal(peerstore_set_pubkey(ps, &kbad, bad, sizeof bad), LS_EINVAL);
+    assert_false(peerstore_has(ps, &kbad));
     buf_free(&proto);
     peerstore_free(ps);
 }

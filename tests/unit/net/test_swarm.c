@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <event2/event.h>
 
 #include "lib/crypto/ed25519.h"
@@ -17,6 +22,7 @@
 #include "net/identify/identify.h"
 #include "net/ping/ping.h"
 #include "net/swarm/swarm.h"
+#include "net/swarm/swarm_internal.h" /* to stop one end reading */
 
 typedef struct node_t {
     ed25519_keypair_t key;
@@ -330,16 +336,201 @@ test_allow_stream_hook_and_conn_count(void **state)
     run_until(w, 5000);
     assert_int_equal(w->err, 0);
     assert_true(ping_conn_rtt_us(w->conn) >= 0); /* a one-off ping records the RTT too */
-    w->done = 0; /* b dials a as well (no /p2p: no reuse): two connections, one peer */
-    multiaddr_t *bare = multiaddr_without_peer_id(w->a.addr);
-    assert_int_equal(swarm_dial(w->b.sw, bare, dialled, w), 0);
+    /* a dials b again (no /p2p: no reuse): two connections in the same direction,
+     * one peer (only opposite directions are merged, test_simultaneous_dial) */
+    w->done = 0;
+    multiaddr_t *bare = multiaddr_without_peer_id(w->b.addr);
+    assert_int_equal(swarm_dial(w->a.sw, bare, dialled, w), 0);
     multiaddr_free(bare);
     run_until(w, 5000);
     assert_int_equal(w->err, 0);
-    assert_int_equal(swarm_peer_conn_count(w->b.sw, swarm_local_peer(w->a.sw)), 2);
-    assert_int_equal(swarm_disconnect(w->a.sw, swarm_local_peer(w->b.sw), "test"), 2);
-    assert_int_equal(swarm_peer_conn_count(w->a.sw, swarm_local_peer(w->b.sw)), 0);
+    assert_int_equal(swarm_peer_conn_count(w->a.sw, swarm_local_peer(w->b.sw)), 2);
+    assert_int_equal(swarm_disconnect(w->b.sw, swarm_local_peer(w->a.sw), "test"), 2);
+    assert_int_equal(swarm_peer_conn_count(w->b.sw, swarm_local_peer(w->a.sw)), 0);
     assert_int_equal(w->dial_failures, 0);
+}
+
+typedef struct side_t {
+    int done, err;
+    swarm_conn_t *conn;
+} side_t;
+
+static void
+side_dialled(void *ctx, swarm_conn_t *c, int err)
+{
+    side_t *s = ctx;
+    s->conn = c;
+    s->err = err;
+    s->done = 1;
+}
+
+/* The connection `me` keeps with `other`: the one dialled by the smaller peer ID. */
+static void
+assert_kept_one(swarm_t *me, swarm_t *other)
+{
+    const peer_id_t *them = swarm_local_peer(other);
+    assert_int_equal(swarm_peer_conn_count(me, them), 1);
+    swarm_conn_t *c = swarm_find_conn(me, them);
+    assert_non_null(c);
+    bool me_smaller = peer_id_cmp(swarm_local_peer(me), them) < 0;
+    assert_int_equal(swarm_conn_is_inbound(c), !me_smaller);
+}
+
+/* Both peers dial each other at once: each end keeps the connection dialled by the
+ * peer with the smaller ID and closes the other; both dials succeed (on the
+ * connection kept) and a stream still runs afterwards. */
+static void
+test_simultaneous_dial(void **state)
+{
+    world_t *w = *state;
+    side_t sa = { 0 }, sb = { 0 };
+    assert_int_equal(swarm_dial(w->a.sw, w->b.addr, side_dialled, &sa), 0);
+    assert_int_equal(swarm_dial(w->b.sw, w->a.addr, side_dialled, &sb), 0);
+    for (int i = 0; i < 50 && !(sa.done && sb.done); i++)
+        run_until(w, 100);
+    assert_true(sa.done && sb.done);
+    assert_int_equal(sa.err, 0);
+    assert_int_equal(sb.err, 0);
+    swarm_stats_t st_a, st_b;
+    swarm_get_stats(w->a.sw, &st_a);
+    swarm_get_stats(w->b.sw, &st_b);
+    assert_int_equal(st_a.conns_merged, 1);
+    assert_int_equal(st_b.conns_merged, 1);
+    run_until(w, 800); /* a few ticks: the drained duplicate closes */
+    assert_kept_one(w->a.sw, w->b.sw);
+    assert_kept_one(w->b.sw, w->a.sw);
+    assert_ptr_equal(sa.conn, swarm_find_conn(w->a.sw, swarm_local_peer(w->b.sw)));
+    w->done = 0;
+    assert_int_equal(diag_echo(w->a.sw, swarm_local_peer(w->b.sw), 2, 100000, echoed, w), 0);
+    run_until(w, 5000);
+    assert_int_equal(w->res.err, 0);
+    assert_int_equal(w->res.ok_streams, 2);
+    assert_int_equal(w->dial_failures, 0);
+}
+
+/* swarm_disconnect() aborts a dial still in its handshake (the connection manager's
+ * dial timeout): the dialler hears LS_ECLOSED, the on_dial_failed hook stays quiet
+ * (the caller knows), and nothing is left pending. */
+static void
+test_disconnect_aborts_dial(void **state)
+{
+    world_t *w = *state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0); /* accepts (backlog), never speaks */
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sl), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    multiaddr_t *bare = multiaddr_from_sockaddr_tcp((struct sockaddr *)&sa);
+    multiaddr_t *ma = multiaddr_with_peer_id(bare, swarm_local_peer(w->b.sw));
+    side_t sd = { 0 };
+    assert_int_equal(swarm_dial(w->a.sw, ma, side_dialled, &sd), 0);
+    run_until(w, 200);
+    assert_false(sd.done); /* stuck in multistream-select */
+    swarm_stats_t st;
+    swarm_get_stats(w->a.sw, &st);
+    assert_int_equal(st.conns_pending, 1);
+    assert_int_equal(swarm_disconnect(w->a.sw, swarm_local_peer(w->b.sw), "dial timeout"), 0);
+    for (int i = 0; i < 10 && !sd.done; i++)
+        run_until(w, 50);
+    assert_true(sd.done);
+    assert_int_equal(sd.err, LS_ECLOSED);
+    assert_null(sd.conn);
+    swarm_get_stats(w->a.sw, &st);
+    assert_int_equal(st.conns_pending, 0);
+    assert_int_equal(w->dial_failures, 0);
+    multiaddr_free(ma);
+    multiaddr_free(bare);
+    close(lfd);
+}
+
+/* ---- short writes on the zero-copy path ---- */
+
+#define SHORT_STREAMS 16
+#define SHORT_WRITE (300u * 1024)
+
+typedef struct writer_t {
+    swarm_stream_t *s[SHORT_STREAMS];
+    int n_open, writable[SHORT_STREAMS];
+} writer_t;
+
+static int
+writer_index(writer_t *wr, swarm_stream_t *s)
+{
+    for (int i = 0; i < wr->n_open; i++)
+        if (wr->s[i] == s)
+            return i;
+    return -1;
+}
+
+static void
+writer_writable(void *ud, swarm_stream_t *s)
+{
+    writer_t *wr = ud;
+    int i = writer_index(wr, s);
+    if (i >= 0)
+        wr->writable[i]++;
+}
+
+static void
+writer_opened(void *ctx, swarm_stream_t *s, int err, const char *protocol)
+{
+    static const swarm_stream_cbs_t cbs = { NULL, NULL, writer_writable, NULL };
+    writer_t *wr = ctx;
+    (void)protocol;
+    assert_int_equal(err, 0);
+    wr->s[wr->n_open++] = s;
+    swarm_stream_set_cbs(s, &cbs, wr);
+}
+
+/* A write that comes up short is always followed by on_writable, whichever way it was
+ * cut: by the window, by yamux's queue, or by the send buffer filling up while the
+ * data went straight from the caller's buffer (the zero-copy path hands the rest to
+ * the queue, which marks the stream blocked). The remote stops reading meanwhile, so
+ * nothing drains until it reads again. */
+static void
+test_short_writes_resume(void **state)
+{
+    world_t *w = *state;
+    static uint8_t data[SHORT_WRITE];
+    static const char *const bulk[] = { DIAG_BULK_PROTOCOL_ID };
+    writer_t wr = { 0 };
+    connect_ab(w);
+    w->done = 0; /* run_until() below runs the loop for its full time */
+    for (int i = 0; i < SHORT_STREAMS; i++)
+        assert_int_equal(swarm_open_stream(w->a.sw, swarm_local_peer(w->b.sw), bulk, 1,
+                                           writer_opened, &wr), 0);
+    for (int i = 0; i < 50 && wr.n_open < SHORT_STREAMS; i++)
+        run_until(w, 20);
+    assert_int_equal(wr.n_open, SHORT_STREAMS);
+    swarm_conn_t *cb = swarm_find_conn(w->b.sw, swarm_local_peer(w->a.sw));
+    event_del(cb->ev_read); /* b stops reading */
+    bool short_write[SHORT_STREAMS];
+    int shorts = 0;
+    for (int i = 0; i < SHORT_STREAMS; i++) {
+        /* the first write is smaller, so that the send buffer fills up in the middle
+         * of a later write while its window is still open */
+        size_t len = i == 0 ? 100u * 1024 : sizeof data;
+        int n = swarm_stream_write(wr.s[i], data, len);
+        assert_true(n >= 0 && n <= (int)len);
+        short_write[i] = (size_t)n < len;
+        shorts += short_write[i];
+    }
+    assert_int_equal(shorts, SHORT_STREAMS - 1); /* a 256 KiB window cuts the others */
+    run_until(w, 100);
+    event_add(cb->ev_read, NULL); /* b reads again: windows and queues drain */
+    for (int i = 0; i < 100; i++) {
+        int waiting = 0;
+        for (int k = 0; k < SHORT_STREAMS; k++)
+            waiting += short_write[k] && !wr.writable[k];
+        if (!waiting)
+            break;
+        run_until(w, 50);
+    }
+    for (int k = 0; k < SHORT_STREAMS; k++)
+        assert_true(!short_write[k] || wr.writable[k] >= 1);
+    for (int k = 0; k < SHORT_STREAMS; k++)
+        swarm_stream_reset(wr.s[k]);
 }
 
 int
@@ -353,6 +544,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_unknown_protocol_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_conns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allow_stream_hook_and_conn_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_simultaneous_dial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disconnect_aborts_dial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_writes_resume, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

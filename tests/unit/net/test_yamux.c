@@ -549,6 +549,55 @@ test_yamux_write_blocks_on_window(void **state)
     peer_free(s);
 }
 
+/* yamux_write_header(): the zero-copy write. The caller sends the header and its own
+ * data; the session accounts the window exactly as yamux_write() does, refuses while
+ * its queue holds bytes (order), and reports a shut window through on_writable. */
+static void
+test_yamux_write_header(void **state)
+{
+    peer_t *c = peer_new(true, NULL), *s = peer_new(false, NULL);
+    static uint8_t data[70000];
+    uint8_t hdr[YAMUX_HEADER_LEN];
+    uint64_t now = 0;
+    uint32_t id;
+    (void)state;
+
+    s->verify_pattern = false;
+    assert_int_equal(yamux_open_stream(c->s, &id), 0);
+    c->st[id].open = true;
+    assert_int_equal(yamux_write_header(c->s, id, 100, hdr), LS_EAGAIN); /* SYN queued */
+    buf_t syn = drain(c->s);
+    assert_int_equal(feed(s->s, now, syn.data, syn.len), 0);
+    buf_free(&syn);
+    assert_int_equal(yamux_write_header(c->s, 999, 100, hdr), LS_ENOENT);
+    /* one frame at most max_frame (64 KiB) long, sent by hand */
+    uint32_t sent = 0;
+    while (sent < YAMUX_INITIAL_WINDOW) {
+        int n = yamux_write_header(c->s, id, sizeof data, hdr);
+        assert_true(n > 0 && n <= 64 * 1024);
+        yamux_header_t h;
+        assert_int_equal(yamux_header_decode(hdr, &h), 0);
+        assert_int_equal(h.type, YAMUX_TYPE_DATA);
+        assert_int_equal(h.stream_id, id);
+        assert_int_equal(h.length, (uint32_t)n);
+        assert_int_equal(feed(s->s, now, hdr, sizeof hdr), 0);
+        assert_int_equal(feed(s->s, now, data, (size_t)n), 0);
+        sent += (uint32_t)n;
+    }
+    assert_int_equal(sent, YAMUX_INITIAL_WINDOW);
+    assert_int_equal(s->st[id].rx_total, YAMUX_INITIAL_WINDOW);
+    assert_int_equal(yamux_send_window(c->s, id), 0);
+    assert_int_equal(yamux_write_header(c->s, id, 10, hdr), 0); /* shut: blocked */
+    assert_int_equal(yamux_consume(s->s, id, YAMUX_INITIAL_WINDOW), 0);
+    pump(c, s, &now);
+    assert_int_equal(c->st[id].writable, 1);
+    assert_int_equal(yamux_send_window(c->s, id), YAMUX_INITIAL_WINDOW);
+    assert_int_equal(yamux_close_write(c->s, id), 0);
+    assert_int_equal(yamux_write_header(c->s, id, 10, hdr), LS_ECLOSED);
+    peer_free(c);
+    peer_free(s);
+}
+
 static void
 test_yamux_half_close(void **state)
 {
@@ -1002,6 +1051,7 @@ main(void)
         cmocka_unit_test(test_yamux_bulk_100_streams),
         cmocka_unit_test(test_yamux_window_autotune),
         cmocka_unit_test(test_yamux_write_blocks_on_window),
+        cmocka_unit_test(test_yamux_write_header),
         cmocka_unit_test(test_yamux_half_close),
         cmocka_unit_test(test_yamux_reset),
         cmocka_unit_test(test_yamux_stream_limit),

@@ -23,6 +23,7 @@ kad_config_default(kad_config_t *cfg)
     cfg->max_lookups = 64;
     cfg->max_pending = 512;
     cfg->client_mode = false;
+    cfg->min_trust = 0.0;
 }
 
 kad_t *
@@ -180,6 +181,10 @@ kad_peer_answered(kad_t *kad, uint64_t now_ms, const peer_id_t *id, const uint8_
                   size_t addrs_len)
 {
     peer_id_t lru;
+    if (!kad_peer_trusted(kad, id)) {
+        (void)routing_remove(kad->rt, id); /* its trust fell since it was tabled */
+        return LS_EACCES;
+    }
     int rc = routing_seen(kad->rt, now_ms, id, addrs, addrs_len, &lru);
     if (rc == ROUTING_CACHED + 10) {
         kad_enter(kad);
@@ -198,7 +203,7 @@ kad_probe_peer(kad_t *kad, uint64_t now_ms, const peer_id_t *id, const uint8_t *
                size_t addrs_len)
 {
     kad_key_t key;
-    if (peer_id_equal(id, &kad->self) || routing_find(kad->rt, id))
+    if (peer_id_equal(id, &kad->self) || routing_find(kad->rt, id) || !kad_peer_trusted(kad, id))
         return 0;
     kad_key_from_peer(&key, id);
     unsigned cpl = kad_key_cpl(&key, routing_self_key(kad->rt));
@@ -241,7 +246,7 @@ kad_fill_closer(kad_t *kad, const kad_key_t *target, const peer_id_t *skip)
     kadmsg_t *m = kad->out;
     m->ncloser = 0;
     for (size_t i = 0; i < n && m->ncloser < kad->cfg.routing.k; i++) {
-        if (skip && peer_id_equal(&near[i]->id, skip))
+        if ((skip && peer_id_equal(&near[i]->id, skip)) || !kad_peer_trusted(kad, &near[i]->id))
             continue;
         kadmsg_peer_t *p = &m->closer[m->ncloser++];
         memset(p, 0, sizeof *p);

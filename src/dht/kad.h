@@ -58,6 +58,8 @@ typedef struct kad_config_t {
     size_t max_lookups;             /* concurrent lookups (64) */
     size_t max_pending;             /* outstanding requests (512) */
     bool client_mode;               /* query only, never serve */
+    double min_trust;               /* with env.trust: peers below it are never asked,
+                                       tabled nor handed to others (0: none excluded) */
 } kad_config_t;
 
 void kad_config_default(kad_config_t *cfg);
@@ -70,6 +72,13 @@ typedef struct kad_env_t {
                         size_t addrs_len, const uint8_t *msg, size_t len, bool want_reply);
     /** Random bytes; NULL uses lib/crypto. */
     void (*random)(void *ctx, void *out, size_t len);
+    /** Optional: the trust in `peer` (seed 001's, in [0, 1]). Lookups ask the
+     *  higher-trust of equally near candidates first (same common prefix with the
+     *  target, so neither gets the lookup further than the other), and peers below
+     *  cfg.min_trust are skipped as candidates, refused by the routing table (and
+     *  dropped from it when they answer again) and left out of our replies. NULL:
+     *  every peer is trusted alike. Called often: keep it a table lookup. */
+    double (*trust)(void *ctx, const peer_id_t *peer);
 } kad_env_t;
 
 /** A peer as lookups report it; pointers are borrowed for the callback. */
@@ -138,7 +147,8 @@ uint64_t kad_tick(kad_t *kad, uint64_t now_ms);
 
 /** Tell kad that `id` answered us on the kad protocol outside a lookup (e.g. the
  *  glue's own check); it is offered to the routing table. Returns routing_seen's
- *  result; a needed eviction ping is sent. */
+ *  result; a needed eviction ping is sent. LS_EACCES if it is below cfg.min_trust
+ *  (it is then removed from the table). */
 int kad_peer_answered(kad_t *kad, uint64_t now_ms, const peer_id_t *id, const uint8_t *addrs,
                       size_t addrs_len);
 
@@ -146,7 +156,8 @@ int kad_peer_answered(kad_t *kad, uint64_t now_ms, const peer_id_t *id, const ui
  *  not in the table and its bucket has room, send it a FIND_NODE for our own key;
  *  it enters the table if it answers. This is how a network learns about a node
  *  that joined, while keeping "only peers that answered enter". 1 if a probe was
- *  sent, 0 if not needed, or an error from send_request. */
+ *  sent, 0 if not needed (or the peer is below cfg.min_trust), or an error from
+ *  send_request. */
 int kad_probe_peer(kad_t *kad, uint64_t now_ms, const peer_id_t *id, const uint8_t *addrs,
                    size_t addrs_len);
 

@@ -110,6 +110,10 @@ void kad_fill_closer(kad_t *kad, const kad_key_t *target, const peer_id_t *skip)
 size_t kad_peer_addrs(const kadmsg_peer_t *p, uint8_t out[KAD_ADDRS_MAX]);
 
 /* kad_lookup.c */
+/** env.trust of `id`, or 1 without a trust function. */
+double kad_peer_trust(const kad_t *kad, const peer_id_t *id);
+/** False if `id` is below cfg.min_trust: not asked, not tabled, not handed out. */
+bool kad_peer_trusted(const kad_t *kad, const peer_id_t *id);
 int kad_lookup_start(kad_t *kad, uint64_t now_ms, lookup_t *lk, const kad_peer_info_t *seeds,
                      size_t nseeds);
 lookup_t *kad_lookup_new(lookup_kind_t kind, const uint8_t *key, size_t klen, kad_done_fn cb,

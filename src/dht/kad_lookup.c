@@ -5,11 +5,19 @@
  * in flight, always to the closest not yet asked among the k closest candidates that
  * have not failed; the lookup has converged when all of those k have answered. A
  * candidate's hop is one more than that of the peer that told us about it (peers of
- * our own table are hop 1). put/provide then store at the k closest that answered. */
+ * our own table are hop 1). put/provide then store at the k closest that answered.
+ *
+ * Trust (seed 001, issue 5; kad_env_t.trust): candidates below cfg.min_trust are
+ * never added. Among the not yet asked, those sharing the nearest one's common
+ * prefix with the target are equally useful — each halves the distance as much as
+ * the others — so the highest-trust of them is asked first. Since convergence asks
+ * all of the k closest anyway, this changes whom a lookup relies on early (and which
+ * answers settle find_peer/get_value), never which peers it ends with. */
 #include "dht/kad_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "lib/err/err.h"
 
@@ -65,6 +73,21 @@ lookup_find(const kad_t *kad, uint64_t id, size_t *index)
     return NULL;
 }
 
+/* ---- trust ---- */
+
+double
+kad_peer_trust(const kad_t *kad, const peer_id_t *id)
+{
+    return kad->env.trust ? kad->env.trust(kad->env.ctx, id) : 1.0;
+}
+
+bool
+kad_peer_trusted(const kad_t *kad, const peer_id_t *id)
+{
+    return !kad->env.trust || kad->cfg.min_trust <= 0.0 ||
+           kad_peer_trust(kad, id) >= kad->cfg.min_trust;
+}
+
 /* ---- candidates ---- */
 
 /* First index whose candidate is not closer to the target than `key` (binary
@@ -98,7 +121,7 @@ static void
 cand_add(kad_t *kad, lookup_t *lk, const peer_id_t *id, const uint8_t *addrs, size_t alen,
          unsigned hop)
 {
-    if (peer_id_equal(id, &kad->self))
+    if (peer_id_equal(id, &kad->self) || !kad_peer_trusted(kad, id))
         return;
     cand_t n = {.id = *id, .hop = (uint8_t)LS_MIN(hop, 255u), .state = C_NEW, .vidx = -1};
     kad_key_from_peer(&n.key, id);
@@ -301,6 +324,35 @@ converged(kad_t *kad, uint64_t now_ms, lookup_t *lk)
     complete(kad, lk, any ? 0 : LS_ETIMEDOUT);
 }
 
+/* The next candidate to ask among the k closest that have not failed, or -1: the
+ * nearest not yet asked, or an equally near one (same common prefix with the
+ * target) of higher trust. Ties keep distance order. */
+static ssize_t
+pick_next(const kad_t *kad, const lookup_t *lk)
+{
+    ssize_t best = -1;
+    unsigned best_cpl = 0;
+    double best_trust = 0.0;
+    for (size_t i = 0, seen = 0; i < lk->ncands && seen < kad->cfg.routing.k; i++) {
+        const cand_t *c = &lk->cands[i];
+        if (c->state == C_FAILED)
+            continue;
+        seen++;
+        if (c->state != C_NEW)
+            continue;
+        unsigned cpl = kad_key_cpl(&lk->target, &c->key);
+        if (best >= 0 && (cpl < best_cpl || !kad->env.trust))
+            break; /* sorted by distance: the rest are farther groups */
+        double trust = kad_peer_trust(kad, &c->id);
+        if (best < 0 || trust > best_trust) {
+            best = (ssize_t)i;
+            best_cpl = cpl;
+            best_trust = trust;
+        }
+    }
+    return best;
+}
+
 /* Send what may be sent; detect convergence. */
 static void
 step(kad_t *kad, uint64_t now_ms, lookup_t *lk)
@@ -310,21 +362,21 @@ step(kad_t *kad, uint64_t now_ms, lookup_t *lk)
             complete(kad, lk, lk->successes ? 0 : LS_ETIMEDOUT);
         return;
     }
-    bool active = false;
-    size_t seen = 0;
-    for (size_t i = 0; i < lk->ncands && seen < kad->cfg.routing.k; i++) {
+    ssize_t i;
+    while (lk->inflight < kad->cfg.alpha && (i = pick_next(kad, lk)) >= 0) {
         cand_t *c = &lk->cands[i];
-        if (c->state == C_NEW && lk->inflight < kad->cfg.alpha) {
-            build_query(kad, lk);
-            if (kad_send(kad, now_ms, &c->id, c->addrs, c->addrs_len, REQ_QUERY, lk->id, true) >
-                0) {
-                c->state = C_WAITING;
-                lk->inflight++;
-                lk->messages++;
-            } else {
-                c->state = C_FAILED;
-            }
+        build_query(kad, lk);
+        if (kad_send(kad, now_ms, &c->id, c->addrs, c->addrs_len, REQ_QUERY, lk->id, true) > 0) {
+            c->state = C_WAITING;
+            lk->inflight++;
+            lk->messages++;
+        } else {
+            c->state = C_FAILED;
         }
+    }
+    bool active = false;
+    for (size_t j = 0, seen = 0; j < lk->ncands && seen < kad->cfg.routing.k; j++) {
+        const cand_t *c = &lk->cands[j];
         if (c->state == C_FAILED)
             continue;
         seen++;

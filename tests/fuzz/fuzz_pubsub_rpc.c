@@ -1,7 +1,8 @@
 /* fuzz_pubsub_rpc — pubsub_rpc_decode() on arbitrary bytes, then what a router does
  * with a decoded RPC. Properties: no crash, leak or sanitizer report; an error leaves
  * *out NULL; a decoded RPC re-encodes to bytes that decode again to the same encoding;
- * message verification and IDs accept whatever decodes. */
+ * message verification and IDs accept whatever decodes; pubsub_rpc_count_messages()
+ * never crashes and agrees with the decoder on what it accepts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     PubsubPb__RPC *r = NULL, *r2 = NULL;
 
+    int count = pubsub_rpc_count_messages(data, size);
     if (pubsub_rpc_decode(data, size, NULL, &r) < 0) {
         if (r)
             abort();
         return 0;
     }
+    if (count < 0 || (size_t)count != r->n_publish)
+        abort();
     buf_t a = BUF_INIT(BUF_UNLIMITED), b = BUF_INIT(BUF_UNLIMITED);
     if (pubsub_rpc_encode(r, false, &a) != 0)
         abort();

@@ -6,8 +6,10 @@ it keeps no mesh at all (it prunes whoever grafts it). Messages published on any
 the four reach every subscriber; js2 can then only get others' messages by gossip:
 L1 announces them with IHAVE, js2 asks with IWANT and L1 serves them — L1's
 lester_pubsub_control_total{kind="iwant_served"} proves the path was taken.
-js dials offering /meshsub/1.2.0 first; Lester answers `na` and both settle on
-/meshsub/1.1.0. Lester's own subscriptions are `lester pubsub sub --json` streams."""
+js dials offering /meshsub/1.2.0 first and both speak it: js sends IDONTWANT for
+messages over 512 bytes, which Lester honours (counted as
+lester_pubsub_control_total{kind="idontwant_received"}, only from v1.2 peers).
+Lester's own subscriptions are `lester pubsub sub --json` streams."""
 import json
 import os
 import subprocess
@@ -193,6 +195,23 @@ def test_iwant_path_serves_the_meshless_js_peer():
     print("  L1: IHAVE IDs sent %d, messages served for IWANT %d" % (ihave, served))
 
 
+def test_js_speaks_v12_and_its_idontwant_is_honoured():
+    """A 2 KiB message from L2: js1 receives it and tells its other mesh peers (v1.2)
+    IDONTWANT; the Lester that receives it records it (only a v1.2 peer's counts)."""
+    l1, l2, js1 = STATE["l1"], STATE["l2"], STATE["js1"]
+    big = "big-" + "x" * 2048
+    run("pubsub", "pub", TOPIC, big, home=l2.home, check_rc=0)
+
+    def recorded():
+        got = any(e["data"] == big for e in js1.events_named("message"))
+        n = sum(metric(n, "lester_pubsub_control_total", ['kind="idontwant_received"'])
+                for n in (l1, l2))
+        return got and n >= 1, (got, n)
+    wait_for("an IDONTWANT from js recorded by a Lester node", recorded, timeout=20)
+    wait_for("the big message at L1's application", lambda: (big in STATE["subs"][0].datas(),
+                                                             None), timeout=10)
+
+
 def test_trust_and_metrics_after_traffic():
     l1, js1 = STATE["l1"], STATE["js1"]
     p = run("--json", "trust", "show", js1.peer_id, home=l1.home, check_rc=0)
@@ -214,6 +233,7 @@ if __name__ == "__main__":
         rc = main([test_everyone_subscribes_and_sees_each_other,
                    test_messages_reach_every_subscriber,
                    test_iwant_path_serves_the_meshless_js_peer,
+                   test_js_speaks_v12_and_its_idontwant_is_honoured,
                    test_trust_and_metrics_after_traffic])
     finally:
         if STATE.get("js1"):

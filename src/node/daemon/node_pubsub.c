@@ -15,8 +15,10 @@
 #include "node/daemon/node_net.h"
 #include "node/daemon/node_pubsub_internal.h"
 #include "pubsub/rpc/pubsub_msg.h"
+#include "pubsub/rpc/pubsub_rpc.h"
 
-static const char *const served[] = {GOSSIPSUB_ID_11, GOSSIPSUB_ID_10, FLOODSUB_ID};
+static const char *const served[] = {GOSSIPSUB_ID_12, GOSSIPSUB_ID_11, GOSSIPSUB_ID_10,
+                                     FLOODSUB_ID};
 
 /* ---- outbound: one long-lived stream per peer ---- */
 
@@ -206,13 +208,30 @@ env_px(void *ctx, const peer_id_t *peer, const uint8_t *record, size_t len)
 
 /* ---- inbound streams: a sequence of length-prefixed RPCs ---- */
 
+/* The per-peer inbound limit counts messages, not RPCs: one RPC may carry up to
+ * max_messages of them. An RPC costs one message token per published message (at
+ * least one, for control-only RPCs) and its bytes; it passes only if all are there.
+ * Tokens taken before a refusal stay taken: the sender was over its rate anyway. */
+static bool
+rate_allow(node_pubsub_t *ps, const peer_id_t *from, const uint8_t *rpc, size_t len,
+           uint64_t now)
+{
+    int n = pubsub_rpc_count_messages(rpc, len); /* < 0: the decoder refuses it */
+    if (!ratelimit_allow(ps->net->ratelimit, from, len, now))
+        return false;
+    for (int i = 1; i < n; i++)
+        if (!ratelimit_allow(ps->net->ratelimit, from, 0, now))
+            return false;
+    return true;
+}
+
 /* One RPC from `from`; false if the stream must be reset. */
 static bool
 input_rpc(node_pubsub_t *ps, const peer_id_t *from, const uint8_t *rpc, size_t len)
 {
     uint64_t now = clock_mono_ms();
     ps_peer_t *p = find_peer(ps, from);
-    if (!ratelimit_allow(ps->net->ratelimit, from, len, now)) {
+    if (!rate_allow(ps, from, rpc, len, now)) {
         ps->rate_limited++;
         return true; /* throttled: dropped (the limiter tells the trust manager) */
     }
@@ -329,98 +348,20 @@ on_disconnected(void *ctx, swarm_conn_t *c, int reason)
     free(p);
 }
 
-/* ---- deferred signature checks on the worker pool ---- */
-
-static void
-verify_work(void *arg)
-{
-    ps_batch_t *b = arg;
-    for (size_t i = 0; i < b->n; i++) {
-        ps_vitem_t *v = &b->v[i];
-        PubsubPb__Message *m = pubsub_pb__message__unpack(NULL, v->len, v->msg);
-        v->rc = m ? pubsub_msg_verify(m, &v->author) : LS_EINVAL;
-        pubsub_pb__message__free_unpacked(m, NULL);
-    }
-}
-
-static void
-batch_free(ps_batch_t *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        free(b->v[i].msg);
-    free(b->v);
-    if (--b->life->refs == 0 && !b->life->ps)
-        free(b->life);
-    free(b);
-}
-
-static void
-verify_done(void *arg, bool cancelled)
-{
-    ps_batch_t *b = arg;
-    node_pubsub_t *ps = b->life->ps;
-    if (ps) {
-        uint64_t now = clock_mono_ms();
-        ps->verify_inflight -= b->n;
-        ps->batches++;
-        for (size_t i = 0; i < b->n && !cancelled; i++) {
-            ps_vitem_t *v = &b->v[i];
-            ps->verified += v->rc == 0;
-            gossipsub_verified(ps->gs, now, v->id, v->id_len, v->rc,
-                               v->rc == 0 ? &v->author : NULL);
-        }
-    }
-    batch_free(b);
-}
-
-static void
-submit_batch(node_pubsub_t *ps)
-{
-    ps_batch_t *b = ps->batch;
-    if (!b)
-        return;
-    ps->batch = NULL;
-    if (workpool_submit(ps->net->node->pool, verify_work, verify_done, b) < 0) {
-        verify_work(b); /* pool full: check here rather than drop honest messages */
-        verify_done(b, false);
-    }
-}
+/* ---- deferred signature checks on the worker pool (pubsub/verify) ---- */
 
 static int
 env_verify(void *ctx, const uint8_t *msg, size_t len, const uint8_t *id, size_t id_len)
 {
     node_pubsub_t *ps = ctx;
-    if (ps->verify_inflight >= PUBSUB_VERIFY_MAX)
-        return LS_ELIMIT;
-    ps_batch_t *b = ps->batch;
-    if (!b) {
-        b = ps->batch = ls_calloc(1, sizeof *b);
-        b->life = ps->life;
-        ps->life->refs++;
-        event_active(ps->ev_flush, EV_TIMEOUT, 0); /* submit at the end of this round */
-    }
-    if (b->n == b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 64;
-        b->v = ls_realloc(b->v, b->cap * sizeof *b->v);
-    }
-    ps_vitem_t *v = &b->v[b->n++];
-    memset(v, 0, sizeof *v);
-    v->msg = ls_memdup(msg, len);
-    v->len = len;
-    memcpy(v->id, id, id_len);
-    v->id_len = id_len;
-    ps->verify_inflight++;
-    if (b->n >= PUBSUB_BATCH)
-        submit_batch(ps);
-    return 0;
+    return pubsub_verifier_add(ps->verifier, msg, len, id, id_len);
 }
 
 static void
-on_flush(evutil_socket_t fd, short what, void *arg)
+verified(void *ctx, const uint8_t *id, size_t id_len, int rc, const peer_id_t *author)
 {
-    (void)fd;
-    (void)what;
-    submit_batch(arg);
+    node_pubsub_t *ps = ctx;
+    gossipsub_verified(ps->gs, clock_mono_ms(), id, id_len, rc, author);
 }
 
 /* ---- timer ---- */
@@ -478,8 +419,6 @@ node_pubsub_start(node_net_t *net)
     node_t *n = net->node;
     ps->net = net;
     net->pubsub = ps;
-    ps->life = ls_calloc(1, sizeof *ps->life);
-    ps->life->ps = ps;
     ps->peers = peermap_new(offsetof(ps_peer_t, id));
     gossipsub_config_t gc;
     config_from(n->cfg, &gc);
@@ -496,7 +435,9 @@ node_pubsub_start(node_net_t *net)
         swarm_handle(net->swarm, served[i], handle_pubsub, ps, 4);
     swarm_events_t ev = {ps, NULL, on_disconnected};
     swarm_add_events(net->swarm, &ev);
-    ps->ev_flush = event_new(n->base, -1, 0, on_flush, ps);
+    pubsub_verify_env_t venv = {.ctx = ps, .done = verified};
+    ps->verifier = pubsub_verifier_new(n->base, n->pool, &venv, PUBSUB_VERIFY_BATCH,
+                                       PUBSUB_VERIFY_MAX);
     ps->ev_tick = evtimer_new(n->base, on_tick, ps);
     struct timeval tv = {0, (suseconds_t)LS_MIN(gc.heartbeat_ms, 999u) * 1000};
     evtimer_add(ps->ev_tick, &tv);
@@ -511,15 +452,7 @@ node_pubsub_stop(node_net_t *net)
     if (!ps)
         return;
     ps_listeners_close(ps);
-    if (ps->batch) {
-        ps_batch_t *b = ps->batch;
-        ps->batch = NULL;
-        batch_free(b);
-    }
-    ps->life->ps = NULL; /* batches still on the pool find no router */
-    if (ps->life->refs == 0)
-        free(ps->life);
-    event_free(ps->ev_flush);
+    pubsub_verifier_free(ps->verifier); /* batches still on the pool find no router */
     event_free(ps->ev_tick);
     size_t it = 0;
     ps_peer_t *p;

@@ -16,8 +16,8 @@
  * peer carries what the router sends (queued while it opens, bounded). Peers join the
  * router when identify lists a pubsub protocol or when they open a pubsub stream, and
  * leave when their last connection closes. StrictSign checks run on the worker pool:
- * the router defers them (env.verify), the glue collects them into one batch per loop
- * iteration (or PUBSUB_BATCH messages) and reports results with gossipsub_verified().
+ * the router defers them (env.verify) to pubsub/verify, which batches them per loop
+ * iteration (or PUBSUB_VERIFY_BATCH messages); results go to gossipsub_verified().
  * A peer that keeps sending while graylisted is reported (protocol violation) once
  * per heartbeat, which drives its trust below the threshold and out.
  *

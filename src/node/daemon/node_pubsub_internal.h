@@ -10,12 +10,10 @@
 #include "net/peermap/peermap.h"
 #include "node/daemon/node_pubsub.h"
 #include "pubsub/rpc/pubsub_msg.h"
+#include "pubsub/verify/pubsub_verify.h"
 
 /* Bytes queued to one peer before its RPCs are dropped (a peer that does not read). */
 #define PUBSUB_OUT_MAX (32u << 20)
-/* Messages per verification job; messages waiting for verification at most. */
-#define PUBSUB_BATCH 256
-#define PUBSUB_VERIFY_MAX 65536
 /* Topics the node subscribes to for the API at most. */
 #define PUBSUB_MAX_TOPICS 256
 
@@ -40,27 +38,6 @@ typedef struct ps_in_t {
     buf_t buf;
 } ps_in_t;
 
-/* Lets jobs on the pool outlive the router: freed by the last of both. */
-typedef struct ps_life_t {
-    node_pubsub_t *ps; /* NULL once stopped */
-    size_t refs;       /* batches holding it */
-} ps_life_t;
-
-typedef struct ps_vitem_t {
-    uint8_t *msg;
-    size_t len;
-    uint8_t id[PUBSUB_MSGID_MAX];
-    size_t id_len;
-    int rc;           /* set by the worker */
-    peer_id_t author; /* set by the worker */
-} ps_vitem_t;
-
-typedef struct ps_batch_t {
-    ps_life_t *life;
-    ps_vitem_t *v;
-    size_t n, cap;
-} ps_batch_t;
-
 typedef struct ps_listener_t {
     int64_t id;
     char *topic;
@@ -79,17 +56,15 @@ struct node_pubsub_t {
     gossipsub_t *gs;
     gossipsub_config_t cfg;
     peermap_t *peers; /* ps_peer_t */
-    ps_life_t *life;
-    ps_batch_t *batch; /* collecting; submitted at the end of the loop round */
-    size_t verify_inflight;
-    struct event *ev_flush, *ev_tick;
+    pubsub_verifier_t *verifier; /* StrictSign batches on the worker pool */
+    struct event *ev_tick;
     ps_listener_t *listeners;
     size_t n_listeners;
     int64_t next_listener;
     ps_topic_t *topics;
     size_t n_topics;
     /* counters */
-    uint64_t verified, batches, out_dropped, rate_limited;
+    uint64_t out_dropped, rate_limited;
     gossipsub_stats_t last; /* at the previous metrics tick */
     uint64_t ticks;
 };

@@ -143,22 +143,33 @@ ps_listeners_close(node_pubsub_t *ps)
 
 /* ---- metrics ---- */
 
+/* The verifier's counters (zero once it stopped). */
+static pubsub_verify_stats_t
+verify_stats(void *ctx)
+{
+    pubsub_verify_stats_t st = {0};
+    node_pubsub_t *ps = ctx;
+    if (ps->verifier)
+        pubsub_verifier_stats(ps->verifier, &st);
+    return st;
+}
+
 static double
 g_verify_queue(void *ctx)
 {
-    return (double)((node_pubsub_t *)ctx)->verify_inflight;
+    return (double)verify_stats(ctx).inflight;
 }
 
 static double
 g_verified(void *ctx)
 {
-    return (double)((node_pubsub_t *)ctx)->verified;
+    return (double)verify_stats(ctx).verified;
 }
 
 static double
 g_batches(void *ctx)
 {
-    return (double)((node_pubsub_t *)ctx)->batches;
+    return (double)verify_stats(ctx).batches;
 }
 
 static double
@@ -242,6 +253,12 @@ message_counters(node_pubsub_t *ps, const gossipsub_stats_t *st)
               ps->last.iwant_served);
     add_delta(m, "lester_pubsub_control_total", "kind=\"graylisted_rpcs\"", st->graylisted_rpcs,
               ps->last.graylisted_rpcs);
+    add_delta(m, "lester_pubsub_control_total", "kind=\"iwant_over_retransmission\"",
+              st->iwant_over_retransmission, ps->last.iwant_over_retransmission);
+    add_delta(m, "lester_pubsub_control_total", "kind=\"idontwant_received\"",
+              st->idontwant_received, ps->last.idontwant_received);
+    add_delta(m, "lester_pubsub_control_total", "kind=\"idontwant_skipped\"",
+              st->idontwant_skipped, ps->last.idontwant_skipped);
     ps->last = *st;
 }
 

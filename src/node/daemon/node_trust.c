@@ -17,7 +17,7 @@
 
 /* Rows buffered before a write is forced; otherwise written every tick. */
 #define EVENTS_BATCH 512
-/* Peers asked per exchange round, and how often. */
+/* Peers asked per exchange round (how often: trust.exchange_interval_ms). */
 #define EXCHANGE_PEERS 3
 #define EXCHANGE_MS 30000
 #define TICK_MS 1000
@@ -37,7 +37,7 @@ typedef struct node_trust_t {
     peer_id_t doomed[MAX_DOOMED]; /* below threshold: disconnect from the loop */
     size_t n_doomed;
     struct event *ev_tick, *ev_doom;
-    uint64_t next_exchange;
+    uint64_t next_exchange, exchange_ms;
     uint64_t request_id;
 } node_trust_t;
 
@@ -318,7 +318,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     uint64_t now = clock_wall_ms();
     trust_tick(t->net->trust_mgr, now);
     if (now >= t->next_exchange) {
-        t->next_exchange = now + EXCHANGE_MS;
+        t->next_exchange = now + t->exchange_ms;
         exchange(t);
     }
     node_trust_flush(t->net);
@@ -327,6 +327,21 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- lifecycle ---- */
+
+/* Trust from earlier runs lives in the peer store; the manager holds only peers it
+ * has seen events of. Hold the ones that differ from the initial trust again, so
+ * that they are recommended (trust_top) and listed from the start. */
+static bool
+restore_one(void *ctx, const peer_view_t *v)
+{
+    node_trust_t *t = ctx;
+    trust_t *mgr = t->net->trust_mgr;
+    if (trust_count(mgr) >= trust_config(mgr)->max_peers)
+        return false;
+    if (v->trust != trust_config(mgr)->initial)
+        trust_set(mgr, clock_wall_ms(), v->id, v->trust);
+    return true;
+}
 
 int
 node_trust_init(node_net_t *net, buf_t *err)
@@ -338,10 +353,14 @@ node_trust_init(node_net_t *net, buf_t *err)
     node_trust_t *t = ls_calloc(1, sizeof *t);
     t->net = net;
     net->trust_glue = t;
+    t->exchange_ms = config_has_key(net->node->cfg, "trust.exchange_interval_ms")
+                         ? (uint64_t)config_get_int(net->node->cfg, "trust.exchange_interval_ms")
+                         : EXCHANGE_MS;
     trust_env_t env = {
         .ctx = t, .on_change = on_change, .on_below_threshold = on_below, .lookup = lookup,
         .now_ms = now_wall};
     net->trust_mgr = trust_new(&cfg, &env, &net->node->id, clock_wall_ms());
+    peerstore_foreach(net->peers, restore_one, t);
     t->ev_doom = event_new(net->node->base, -1, 0, on_doom, t);
     t->ev_tick = evtimer_new(net->node->base, on_tick, t);
     return 0;
@@ -352,7 +371,7 @@ node_trust_start(node_net_t *net)
 {
     node_trust_t *t = net->trust_glue;
     swarm_handle(net->swarm, TRUST_PROTOCOL_ID, handle_trust, t, 4);
-    t->next_exchange = clock_wall_ms() + EXCHANGE_MS / 3;
+    t->next_exchange = clock_wall_ms() + t->exchange_ms / 3;
     struct timeval tv = {TICK_MS / 1000, 0};
     evtimer_add(t->ev_tick, &tv);
 }

@@ -50,6 +50,7 @@ gossipsub_config_default(gossipsub_config_t *c)
     c->max_ihave_length = 5000;
     c->max_ihave_messages = 10;
     c->iwant_followup_ms = 3000;
+    c->gossip_retransmission = 3;
     c->opportunistic_graft_ticks = 60;
     c->opportunistic_graft_peers = 2;
     c->flood_publish = true;
@@ -108,6 +109,7 @@ peer_free(gs_peer_t *p)
 {
     free(p->topics);
     free(p->backoff);
+    gs_dontwant_free(p);
     buf_free(&p->out_pub);
     buf_free(&p->out_ctl);
     free(p);
@@ -165,20 +167,45 @@ gs_topic_find(const gossipsub_t *gs, const uint8_t *name, size_t len)
     return NULL;
 }
 
+/* Nothing refers to `t` by index or needs it: its slot may take another topic. */
+static bool
+topic_is_idle(const gs_topic_t *t)
+{
+    return !t->subscribed && t->peers.n == 0 && t->mesh.n == 0 && t->fanout.n == 0 &&
+           t->fanout_last_ms == 0 && t->refs == 0;
+}
+
+static void
+topic_clear(gs_topic_t *t)
+{
+    free(t->name);
+    gs_pset_free(&t->peers);
+    gs_pset_free(&t->mesh);
+    gs_pset_free(&t->fanout);
+}
+
 int
-gs_topic_index(gossipsub_t *gs, const uint8_t *name, size_t len)
+gs_topic_index(gossipsub_t *gs, const uint8_t *name, size_t len, size_t reserve)
 {
     gs_topic_t *t = gs_topic_find(gs, name, len);
     if (t)
         return (int)(t - gs->topics);
-    if (gs->n_topics >= gs->cfg.max_topics)
-        return -1;
-    gs->topics = ls_realloc(gs->topics, (gs->n_topics + 1) * sizeof *gs->topics);
-    t = &gs->topics[gs->n_topics];
+    if (gs->n_topics + reserve >= gs->cfg.max_topics) {
+        for (size_t i = 0; i < gs->n_topics && !t; i++)
+            if (topic_is_idle(&gs->topics[i]))
+                t = &gs->topics[i];
+        if (!t)
+            return -1;
+        topic_clear(t);
+        gs->stats.topics_reclaimed++;
+    } else {
+        gs->topics = ls_realloc(gs->topics, (gs->n_topics + 1) * sizeof *gs->topics);
+        t = &gs->topics[gs->n_topics++];
+    }
     memset(t, 0, sizeof *t);
     t->name = ls_memdup(name, len);
     t->len = len;
-    return (int)gs->n_topics++;
+    return (int)(t - gs->topics);
 }
 
 bool
@@ -200,7 +227,7 @@ gs_in_backoff(const gs_peer_t *p, uint32_t topic, uint64_t now_ms)
 }
 
 void
-gs_set_backoff(gs_peer_t *p, uint32_t topic, uint64_t now_ms, uint64_t ms)
+gs_set_backoff(gossipsub_t *gs, gs_peer_t *p, uint32_t topic, uint64_t now_ms, uint64_t ms)
 {
     for (size_t i = 0; i < p->n_backoff; i++) {
         if (p->backoff[i].topic == topic) {
@@ -212,6 +239,14 @@ gs_set_backoff(gs_peer_t *p, uint32_t topic, uint64_t now_ms, uint64_t ms)
     }
     p->backoff = ls_realloc(p->backoff, (p->n_backoff + 1) * sizeof *p->backoff);
     p->backoff[p->n_backoff++] = (gs_backoff_t){topic, now_ms + ms, now_ms};
+    gs->topics[topic].refs++;
+}
+
+void
+gs_backoff_drop(gossipsub_t *gs, gs_peer_t *p, size_t i)
+{
+    gs->topics[p->backoff[i].topic].refs--;
+    p->backoff[i] = p->backoff[--p->n_backoff];
 }
 
 void
@@ -263,6 +298,8 @@ gossipsub_remove_peer(gossipsub_t *gs, uint64_t now_ms, const peer_id_t *peer)
         return;
     while (p->n_topics)
         gs_peer_unsubscribed(gs, now_ms, p, p->topics[0]);
+    while (p->n_backoff)
+        gs_backoff_drop(gs, p, 0);
     score_remove_peer(gs->score, now_ms, peer);
     gs_pset_remove(&gs->peer_order, peer);
     gs_pset_remove(&gs->dirty, peer);
@@ -286,7 +323,7 @@ gossipsub_subscribe(gossipsub_t *gs, uint64_t now_ms, const uint8_t *topic, size
 {
     if (!pubsub_topic_is_valid(topic, len, &gs->cfg.limits))
         return LS_EINVAL;
-    int ti = gs_topic_index(gs, topic, len);
+    int ti = gs_topic_index(gs, topic, len, 0);
     if (ti < 0)
         return LS_ELIMIT;
     gs_topic_t *t = &gs->topics[ti];

@@ -83,6 +83,7 @@ typedef struct gossipsub_config_t {
     uint32_t max_ihave_length;   /* IDs asked per peer per heartbeat */
     uint32_t max_ihave_messages; /* IHAVEs accepted per peer per heartbeat */
     uint64_t iwant_followup_ms;  /* a promised message must arrive within this */
+    uint32_t gossip_retransmission; /* IWANT answers per message per peer (3) */
     uint32_t opportunistic_graft_ticks, opportunistic_graft_peers;
     bool flood_publish;
     uint32_t hop_limit;     /* Lester topics (seed 001's TTL) */
@@ -97,7 +98,9 @@ typedef struct gossipsub_config_t {
 /** The spec's defaults (D 6/4/12, D_lazy 6, D_score 4, D_out 2, heartbeat 1 s,
  *  fanout TTL 60 s, seen TTL 120 s, history 5/3, gossip factor 0.25, prune backoff
  *  60 s, unsubscribe backoff 10 s, graft flood 10 s, PX 16, 5,000 IDs and 10 IHAVEs per
- *  heartbeat, follow-up 3 s, opportunistic graft every 60 heartbeats for 2 peers, flood
+ *  heartbeat, follow-up 3 s, 3 IWANT answers per message per peer (v1.1
+ *  GossipRetransmission: a peer asking again and again gets nothing more),
+ *  opportunistic graft every 60 heartbeats for 2 peers, flood
  *  publish on), hop limit 32, 4,096 topics, 128 per peer, and score.h's defaults. */
 void gossipsub_config_default(gossipsub_config_t *cfg);
 
@@ -164,7 +167,11 @@ typedef struct gossipsub_stats_t {
     gossipsub_msg_stats_t msg[GOSSIPSUB_CLASS_COUNT];
     uint64_t ihave_sent, iwant_sent; /* IDs announced / asked */
     uint64_t iwant_served;           /* messages sent in answer to IWANT */
+    uint64_t iwant_over_retransmission; /* IWANTs refused: gossip_retransmission reached */
     uint64_t graylisted_rpcs;        /* RPCs dropped whole from graylisted peers */
+    uint64_t topics_reclaimed;       /* idle topic slots given to new topics (max_topics) */
+    uint64_t idontwant_received;     /* IDs v1.2 peers asked us not to send */
+    uint64_t idontwant_skipped;      /* copies not sent for an IDONTWANT */
 } gossipsub_stats_t;
 
 typedef struct gossipsub_t gossipsub_t;

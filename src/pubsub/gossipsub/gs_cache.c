@@ -55,6 +55,7 @@ gs_mcache_put(gossipsub_t *gs, const gs_msgid_t *id, uint32_t topic, const uint8
     c->msg = ls_memdup(msg, len);
     c->len = len;
     gs_idmap_put(gs->mcache, c);
+    gs->topics[topic].refs++;
     gs_window_t *w = &gs->windows[0];
     if (w->n == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 16;
@@ -69,6 +70,41 @@ gs_mcache_get(const gossipsub_t *gs, const gs_msgid_t *id)
     return gs_idmap_get(gs->mcache, id);
 }
 
+const gs_cached_t *
+gs_mcache_get_for_peer(gossipsub_t *gs, const gs_msgid_t *id, const peer_id_t *peer)
+{
+    gs_cached_t *c = gs_idmap_get(gs->mcache, id);
+    if (!c)
+        return NULL;
+    for (uint32_t i = 0; i < c->n_tx; i++)
+        if (peer_id_equal(&c->tx[i].peer, peer)) {
+            if (c->tx[i].count >= gs->cfg.gossip_retransmission) {
+                gs->stats.iwant_over_retransmission++;
+                return NULL;
+            }
+            c->tx[i].count++;
+            return c;
+        }
+    if (gs->cfg.gossip_retransmission == 0) {
+        gs->stats.iwant_over_retransmission++;
+        return NULL;
+    }
+    if (c->n_tx < GS_MAX_TX) {
+        if ((c->n_tx & (c->n_tx - 1)) == 0) /* 0, 1, 2, 4...: grow by doubling */
+            c->tx = ls_realloc(c->tx, (c->n_tx ? 2 * c->n_tx : 1) * sizeof *c->tx);
+        c->tx[c->n_tx++] = (gs_tx_t){*peer, 1};
+    }
+    return c;
+}
+
+static void
+cached_free(gs_cached_t *c)
+{
+    free(c->msg);
+    free(c->tx);
+    free(c);
+}
+
 void
 gs_mcache_shift(gossipsub_t *gs)
 {
@@ -77,8 +113,8 @@ gs_mcache_shift(gossipsub_t *gs)
 
     for (size_t i = 0; i < old.n; i++) {
         gs_idmap_remove(gs->mcache, &old.v[i]->id);
-        free(old.v[i]->msg);
-        free(old.v[i]);
+        gs->topics[old.v[i]->topic].refs--;
+        cached_free(old.v[i]);
     }
     memmove(&gs->windows[1], &gs->windows[0], last * sizeof *gs->windows);
     old.n = 0;
@@ -108,10 +144,8 @@ gs_cache_free(gossipsub_t *gs)
         free(s);
     }
     for (size_t w = 0; w < gs->cfg.history_length; w++) {
-        for (size_t i = 0; i < gs->windows[w].n; i++) {
-            free(gs->windows[w].v[i]->msg);
-            free(gs->windows[w].v[i]);
-        }
+        for (size_t i = 0; i < gs->windows[w].n; i++)
+            cached_free(gs->windows[w].v[i]);
         free(gs->windows[w].v);
     }
     free(gs->windows);

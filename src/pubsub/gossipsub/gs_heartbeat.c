@@ -231,13 +231,15 @@ expire_backoff(gossipsub_t *gs, uint64_t now_ms)
 {
     for (size_t i = 0; i < gs->peer_order.n; i++) {
         gs_peer_t *p = peermap_get(gs->peers, &gs->peer_order.v[i]);
-        size_t kept = 0;
-        for (size_t j = 0; j < p->n_backoff; j++)
+        for (size_t j = 0; j < p->n_backoff;) {
             if (now_ms < p->backoff[j].until_ms + 2 * gs->cfg.heartbeat_ms)
-                p->backoff[kept++] = p->backoff[j];
-        p->n_backoff = kept;
+                j++;
+            else
+                gs_backoff_drop(gs, p, j);
+        }
         p->ihaves = 0;
         p->asked = 0;
+        gs_dontwant_expire(gs, p);
     }
 }
 

@@ -1,7 +1,7 @@
 /* gs_input — one inbound RPC: subscriptions, messages through the validation pipeline
  * (gossipsub-v1.0.md "Message Processing", gossipsub-v1.1.md "Extended Validators"),
- * and control messages (GRAFT, PRUNE with backoff and PX, IHAVE, IWANT; IDONTWANT is
- * ignored). */
+ * and control messages (GRAFT, PRUNE with backoff and PX, IHAVE, IWANT, and
+ * gossipsub-v1.2.md's IDONTWANT: gs_dontwant.c). */
 #define LOG_MODULE "gossipsub"
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +10,6 @@
 #include "lib/log/log.h"
 #include "pubsub/gossipsub/gs_internal.h"
 #include "pubsub/rpc/pubsub_msg.h"
-
-/* Topics a peer's subscriptions may not take: kept for our own. */
-#define RESERVED_TOPICS 64
 
 static void
 on_subscriptions(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const PubsubPb__RPC *r)
@@ -25,10 +22,9 @@ on_subscriptions(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const PubsubPb_
                 gs_peer_unsubscribed(gs, now_ms, p, (uint32_t)(t - gs->topics));
             continue;
         }
-        if ((!t && gs->n_topics + RESERVED_TOPICS >= gs->cfg.max_topics) ||
-            p->n_topics >= gs->cfg.max_peer_topics)
+        if (p->n_topics >= gs->cfg.max_peer_topics)
             continue;
-        int ti = gs_topic_index(gs, s->topicid.data, s->topicid.len);
+        int ti = gs_topic_index(gs, s->topicid.data, s->topicid.len, GS_RESERVED_TOPICS);
         if (ti < 0 || gs_peer_has_topic(p, (uint32_t)ti))
             continue;
         p->topics = ls_realloc(p->topics, (p->n_topics + 1) * sizeof *p->topics);
@@ -247,7 +243,7 @@ on_prune(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const PubsubPb__Control
     uint64_t backoff = gs->cfg.prune_backoff_ms;
     if (pr->has_backoff && pr->backoff < UINT32_MAX)
         backoff = pr->backoff * 1000;
-    gs_set_backoff(p, ti, now_ms, backoff);
+    gs_set_backoff(gs, p, ti, now_ms, backoff);
     if (!gs->env.px || p->proto < GOSSIPSUB_V11 ||
         score_get(gs->score, now_ms, &p->id) < gs->cfg.thresholds.accept_px)
         return;
@@ -291,7 +287,7 @@ on_iwant(gossipsub_t *gs, gs_peer_t *p, const PubsubPb__ControlIWant *iw)
         gs_msgid_t id;
         const gs_cached_t *c;
         if (gs_msgid_set(&id, iw->messageids[i].data, iw->messageids[i].len) &&
-            (c = gs_mcache_get(gs, &id))) {
+            (c = gs_mcache_get_for_peer(gs, &id, &p->id))) {
             gs_out_message(gs, p, c->msg, c->len);
             gs->stats.iwant_served++;
         }
@@ -303,6 +299,8 @@ on_control(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, const PubsubPb__Contr
 {
     bool gossip_ok = score_get(gs->score, now_ms, &p->id) >= gs->cfg.thresholds.gossip;
 
+    for (size_t i = 0; i < c->n_idontwant; i++)
+        gs_dontwant_add(gs, p, c->idontwant[i]);
     for (size_t i = 0; i < c->n_graft; i++)
         on_graft(gs, now_ms, p, c->graft[i]);
     for (size_t i = 0; i < c->n_prune; i++)

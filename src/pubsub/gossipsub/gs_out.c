@@ -178,7 +178,7 @@ gs_out_prune(gossipsub_t *gs, uint64_t now_ms, gs_peer_t *p, uint32_t topic, boo
         buf_append_byte(&pr, 0x18);
         varint_append(&pr, backoff_ms / 1000);
     }
-    gs_set_backoff(p, topic, now_ms, backoff_ms);
+    gs_set_backoff(gs, p, topic, now_ms, backoff_ms);
     room(gs, p, pr.len + 8);
     put_field(&p->out_ctl, F4, pr.data, pr.len);
     buf_free(&pr);

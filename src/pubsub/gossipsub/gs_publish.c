@@ -8,16 +8,21 @@
 #include "lib/log/log.h"
 #include "pubsub/gossipsub/gs_internal.h"
 
-/* Queue `msg` to `peer` unless it is `skip1` or `skip2`; returns 1 if queued. */
+/* Queue `msg` (ID `id`) to `peer` unless it is `skip1` or `skip2` or said IDONTWANT
+ * for it; returns 1 if queued. */
 static int
 send_to(gossipsub_t *gs, const peer_id_t *peer, const peer_id_t *skip1, const peer_id_t *skip2,
-        const buf_t *msg)
+        const gs_msgid_t *id, const buf_t *msg)
 {
     if ((skip1 && peer_id_equal(peer, skip1)) || (skip2 && peer_id_equal(peer, skip2)))
         return 0;
     gs_peer_t *p = peermap_get(gs->peers, peer);
     if (!p)
         return 0;
+    if (gs_dontwant_has(p, id)) {
+        gs->stats.idontwant_skipped++;
+        return 0;
+    }
     gs_out_message(gs, p, msg->data, msg->len);
     return 1;
 }
@@ -49,7 +54,7 @@ fanout(gossipsub_t *gs, uint64_t now_ms, uint32_t ti)
  * or fanout), others' go to the mesh; floodsub peers get everything on their topics. */
 static int
 route(gossipsub_t *gs, uint64_t now_ms, uint32_t ti, const peer_id_t *from, const peer_id_t *author,
-      const buf_t *msg)
+      const gs_msgid_t *id, const buf_t *msg)
 {
     gs_topic_t *t = &gs->topics[ti];
     int sent = 0;
@@ -58,17 +63,17 @@ route(gossipsub_t *gs, uint64_t now_ms, uint32_t ti, const peer_id_t *from, cons
     if (!from && gs->cfg.flood_publish) {
         for (size_t i = 0; i < t->peers.n; i++)
             if (score_get(gs->score, now_ms, &t->peers.v[i]) >= gs->cfg.thresholds.publish)
-                sent += send_to(gs, &t->peers.v[i], NULL, NULL, msg);
+                sent += send_to(gs, &t->peers.v[i], NULL, NULL, id, msg);
         return sent;
     }
     if (!from && !t->subscribed)
         set = fanout(gs, now_ms, ti);
     for (size_t i = 0; i < set->n; i++)
-        sent += send_to(gs, &set->v[i], from, author, msg);
+        sent += send_to(gs, &set->v[i], from, author, id, msg);
     for (size_t i = 0; i < t->peers.n; i++) {
         const gs_peer_t *p = peermap_get(gs->peers, &t->peers.v[i]);
         if (p && p->proto == GOSSIPSUB_FLOODSUB)
-            sent += send_to(gs, &p->id, from, author, msg);
+            sent += send_to(gs, &p->id, from, author, id, msg);
     }
     return sent;
 }
@@ -78,7 +83,7 @@ static int
 accept_message(gossipsub_t *gs, uint64_t now_ms, const gs_peer_t *from, PubsubPb__Message *m,
                const gs_msgid_t *id, const peer_id_t *author)
 {
-    int ti = gs_topic_index(gs, m->topic.data, m->topic.len);
+    int ti = gs_topic_index(gs, m->topic.data, m->topic.len, 0);
     if (ti < 0)
         return 0;
     bool lester = pubsub_topic_is_lester(m->topic.data, m->topic.len);
@@ -105,7 +110,7 @@ accept_message(gossipsub_t *gs, uint64_t now_ms, const gs_peer_t *from, PubsubPb
     uint8_t *dst = buf_extend(&msg, pubsub_pb__message__get_packed_size(m));
     pubsub_pb__message__pack(m, dst);
     gs_mcache_put(gs, id, (uint32_t)ti, msg.data, msg.len);
-    int sent = route(gs, now_ms, (uint32_t)ti, from ? &from->id : NULL, author, &msg);
+    int sent = route(gs, now_ms, (uint32_t)ti, from ? &from->id : NULL, author, id, &msg);
     if (from)
         st->forwarded += (uint64_t)sent;
     buf_free(&msg);

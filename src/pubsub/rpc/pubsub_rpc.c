@@ -192,3 +192,56 @@ pubsub_rpc_encode(const PubsubPb__RPC *rpc, bool framed, buf_t *out)
     pubsub_pb__rpc__pack(rpc, dst);
     return 0;
 }
+
+/* A protobuf varint (up to 10 bytes, non-minimal forms allowed as protobuf does) at
+ * p[*off..len); false if truncated or too long. */
+static bool
+pb_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; shift < 70 && *off < len; shift += 7) {
+        uint8_t b = p[(*off)++];
+        if (shift < 64)
+            *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+int
+pubsub_rpc_count_messages(const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    int count = 0;
+    while (off < len) {
+        uint64_t tag, n;
+        if (!pb_varint(p, len, &off, &tag))
+            return LS_EINVAL;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (!pb_varint(p, len, &off, &n))
+                return LS_EINVAL;
+            break;
+        case 1: /* fixed64 */
+            n = 8;
+            goto skip;
+        case 5: /* fixed32 */
+            n = 4;
+            goto skip;
+        case 2: /* length-delimited: publish is field 2 */
+            if (!pb_varint(p, len, &off, &n))
+                return LS_EINVAL;
+            if (tag >> 3 == 2 && count < INT32_MAX)
+                count++;
+        skip:
+            if (n > len - off)
+                return LS_EINVAL;
+            off += (size_t)n;
+            break;
+        default: /* groups are not in this schema */
+            return LS_EINVAL;
+        }
+    }
+    return count;
+}

@@ -52,6 +52,15 @@ void pubsub_rpc_limits_default(pubsub_rpc_limits_t *lim);
 int pubsub_rpc_decode(const uint8_t *p, size_t len, const pubsub_rpc_limits_t *lim,
                       PubsubPb__RPC **out);
 
+/** How many messages the encoded RPC `p[0..len)` publishes (its top-level field-2
+ *  entries), found by walking the protobuf fields without decoding them: the stream
+ *  glue charges the per-peer rate limiter per message, not per RPC, before paying
+ *  for a decode (an RPC may carry up to max_messages). Returns the count (>= 0), or
+ *  LS_EINVAL if the bytes are not a well-formed sequence of fields (which the decoder
+ *  refuses as well). Whenever pubsub_rpc_decode() accepts `p`, the count equals the
+ *  decoded n_publish. */
+int pubsub_rpc_count_messages(const uint8_t *p, size_t len);
+
 /** Free a decoded RPC. NULL is a no-op. Only for RPCs from pubsub_rpc_decode(). */
 void pubsub_rpc_free_(PubsubPb__RPC *rpc);
 #define pubsub_rpc_free(r) FREE_AND_NULL(PubsubPb__RPC, pubsub_rpc_free_, (r))

@@ -17,6 +17,7 @@ typedef struct entry_t {
     double hist[TRUST_TREND_INTERVALS]; /* snapshots for trend (ring) */
     uint32_t hist_n, hist_head;         /* snapshots held; next slot to write */
     double boost;                       /* gained from recommendations this interval */
+    double earned;                      /* gained from valid messages this interval */
     uint32_t recs;                      /* recommendations made this interval */
     bool below;                         /* reported below min_threshold */
     uint64_t touched_ms;                /* last change, for eviction */
@@ -50,6 +51,7 @@ sanitize(trust_config_t *c)
     c->decay_rate = clamp01(c->decay_rate, d.decay_rate);
     c->recommender_min = clamp01(c->recommender_min, d.recommender_min);
     c->transitive_cap = clamp01(c->transitive_cap, d.transitive_cap);
+    c->valid_cap = clamp01(c->valid_cap, d.valid_cap);
     if (c->decay_interval_ms == 0)
         c->decay_interval_ms = 1;
     if (c->max_peers == 0)
@@ -183,11 +185,17 @@ trust_report(trust_t *t, uint64_t now_ms, const peer_id_t *peer, trust_event_t e
         return trust_get(t, peer);
     }
     entry_t *e = entry_get(t, now_ms, peer);
-    if (ev == TRUST_VALID_MESSAGE)
+    double delta = event_delta(ev);
+    if (ev == TRUST_VALID_MESSAGE) {
         e->valid++;
-    else
+        double room = t->cfg.valid_cap - e->earned; /* see valid_cap in trust.h */
+        if (room < delta)
+            delta = room > 0.0 ? room : 0.0;
+        e->earned += delta;
+    } else {
         e->bad++;
-    apply(t, e, now_ms, trust_event_name(ev), e->trust + event_delta(ev));
+    }
+    apply(t, e, now_ms, trust_event_name(ev), e->trust + delta);
     return e->trust;
 }
 
@@ -266,6 +274,7 @@ trust_tick(trust_t *t, uint64_t now_ms)
         double after = e->trust;
         e->trust = before;
         e->boost = 0.0;
+        e->earned = 0.0;
         e->recs = 0;
         uint64_t touched = e->touched_ms;
         apply(t, e, now_ms, "decay", after);

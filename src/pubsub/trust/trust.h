@@ -23,6 +23,15 @@
  *     in total from recommendations per decay interval; the boost is cut to what is
  *     left of that cap.
  *
+ * Valid messages earn at most valid_cap (0.02) per peer per decay interval (Lester's
+ * rule; the seed's +0.001 per message is kept up to the cap, the message still counts
+ * in stats). Without it a flood of valid messages — 1,000 a second pass the rate
+ * limiter — would add +1.0 a second, far faster than the limiter's penalty (-0.05 at
+ * most once a second, TRUST_RATE_LIMITED) takes it away: trust would reward volume.
+ * With it, one rate-limit report outweighs a whole interval of valid traffic, while
+ * an honest busy peer still climbs 0.02 a minute (decay takes back 1 % of the gap to
+ * the initial trust), i.e. from 0.5 to 0.7 in about a quarter of an hour.
+ *
  * Reputation (seed 001: trust x 0.6 + trend x 0.2 + stats x 0.2) with, in [0, 1]:
  *   trend = clamp(0.5 + 5 x (trust - trust_then)), trust_then being the oldest of
  *           the last TRUST_TREND_INTERVALS (8) snapshots of the peer's trust, one
@@ -90,6 +99,7 @@ typedef struct trust_config_t {
     uint64_t decay_interval_ms;   /* 60 s */
     double recommender_min;       /* a recommender's trust must be >= this (0.6) */
     double transitive_cap;        /* most a peer gains from recommendations per interval (0.05) */
+    double valid_cap;             /* most a peer gains from valid messages per interval (0.02) */
     uint32_t max_recommendations; /* counted per recommender per interval (32) */
     size_t max_peers;             /* entries kept (10,000) */
 } trust_config_t;
@@ -104,8 +114,9 @@ void trust_config_default(trust_config_t *cfg);
  *  name (`cfg` unchanged). */
 int trust_config_profile(trust_config_t *cfg, const char *profile);
 
-/** Defaults, then the `profile` key, then trust.initial, trust.min_threshold and
- *  trust.decay_rate of a node configuration (keys absent from its schema are skipped).
+/** Defaults, then the `profile` key, then trust.initial, trust.min_threshold,
+ *  trust.decay_rate and trust.valid_cap of a node configuration (keys absent from its
+ *  schema are skipped).
  *  0, or LS_ECONFIG with a message appended to `err` (may be NULL) for an unknown
  *  profile. */
 int trust_config_from(trust_config_t *out, const config_t *cfg, buf_t *err);
@@ -144,8 +155,9 @@ trust_t *trust_new(const trust_config_t *cfg, const trust_env_t *env, const peer
 void trust_free_(trust_t *t);
 #define trust_free(t) FREE_AND_NULL(trust_t, trust_free_, (t))
 
-/** Apply `ev` about `peer` at `now_ms` (deltas above). Returns the new trust. An event
- *  out of range changes nothing. */
+/** Apply `ev` about `peer` at `now_ms` (deltas above; a valid message beyond
+ *  valid_cap in this interval changes nothing). Returns the new trust. An event out
+ *  of range changes nothing. */
 double trust_report(trust_t *t, uint64_t now_ms, const peer_id_t *peer, trust_event_t ev);
 
 /** A hook for connmgr_set_trust_hook() and ratelimit_new() that feeds trust_report()

@@ -15,6 +15,7 @@ trust_config_default(trust_config_t *cfg)
         .decay_interval_ms = 60000,
         .recommender_min = 0.6,
         .transitive_cap = 0.05,
+        .valid_cap = 0.02,
         .max_recommendations = 32,
         .max_peers = 10000,
     };
@@ -58,6 +59,8 @@ trust_config_from(trust_config_t *out, const config_t *cfg, buf_t *err)
         c.min_threshold = config_get_double(cfg, "trust.min_threshold");
     if (config_has_key(cfg, "trust.decay_rate"))
         c.decay_rate = config_get_double(cfg, "trust.decay_rate");
+    if (config_has_key(cfg, "trust.valid_cap"))
+        c.valid_cap = config_get_double(cfg, "trust.valid_cap");
     *out = c;
     return 0;
 }

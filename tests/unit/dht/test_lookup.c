@@ -469,6 +469,222 @@ test_callback_contract_and_bad_replies(void **state)
     kad_free(kad);
 }
 
+/* ---- trust (seed 001 through kad_env_t.trust) ---- */
+
+typedef struct trust_env_t {
+    peer_id_t ids[64];
+    double trust[64];
+    size_t n;
+    peer_id_t to[64]; /* requests sent, in order */
+    uint64_t req[64];
+    size_t sent;
+} trust_env_t;
+
+static double
+fake_trust(void *ctx, const peer_id_t *p)
+{
+    trust_env_t *t = ctx;
+    for (size_t i = 0; i < t->n; i++)
+        if (peer_id_equal(&t->ids[i], p))
+            return t->trust[i];
+    return 0.5;
+}
+
+static int
+trust_send(void *ctx, uint64_t id, const peer_id_t *to, const uint8_t *addrs, size_t alen,
+           const uint8_t *msg, size_t len, bool want)
+{
+    trust_env_t *t = ctx;
+    (void)addrs, (void)alen, (void)msg, (void)len, (void)want;
+    assert_true(t->sent < 64);
+    t->to[t->sent] = *to;
+    t->req[t->sent++] = id;
+    return 0;
+}
+
+/* Peer `i` of the fake network, with trust `trust`. */
+static peer_id_t
+trust_peer(trust_env_t *t, uint8_t i, double trust)
+{
+    uint8_t pk[32] = {i, 0x5a, 0xa5};
+    peer_id_t id;
+    peer_id_from_ed25519(&id, pk);
+    t->ids[t->n] = id;
+    t->trust[t->n++] = trust;
+    return id;
+}
+
+static void
+set_trust(trust_env_t *t, const peer_id_t *p, double trust)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (peer_id_equal(&t->ids[i], p))
+            t->trust[i] = trust;
+}
+
+/* A FIND_NODE reply listing `closer`. */
+static void
+closer_reply(const peer_id_t *closer, size_t n, buf_t *out)
+{
+    kadmsg_t *m = malloc(sizeof *m);
+    kadmsg_init(m, KADMSG_FIND_NODE);
+    for (size_t i = 0; i < n; i++) {
+        memset(&m->closer[i], 0, sizeof m->closer[i]);
+        m->closer[i].id = (kadmsg_bytes_t){closer[i].bytes, closer[i].len};
+    }
+    m->ncloser = n;
+    assert_int_equal(kadmsg_encode(m, out), 0);
+    free(m);
+}
+
+static bool
+sent_to(const trust_env_t *t, const peer_id_t *p)
+{
+    for (size_t i = 0; i < t->sent; i++)
+        if (peer_id_equal(&t->to[i], p))
+            return true;
+    return false;
+}
+
+/* Peers below min_trust are never asked (as seeds or as closer peers), never enter
+ * the table, leave it when their trust falls, and are not handed to others. */
+static void
+test_trust_skips_low_peers(void **state)
+{
+    (void)state;
+    trust_env_t *t = calloc(1, sizeof *t);
+    peer_id_t self = trust_peer(t, 1, 1.0), low = trust_peer(t, 2, 0.05);
+    peer_id_t h1 = trust_peer(t, 3, 0.5), h2 = trust_peer(t, 4, 0.5);
+    kad_config_t cfg;
+    kad_config_default(&cfg);
+    cfg.min_trust = 0.1;
+    kad_env_t env = {.ctx = t, .send_request = trust_send, .trust = fake_trust};
+    kad_t *kad = kad_new(&self, &cfg, &env);
+    uint64_t now = KAD_SIM_EPOCH_MS;
+    outcome_t *o = calloc(1, sizeof *o);
+    kad_peer_info_t seeds[2] = {{low, NULL, 0, NULL, 0}, {h1, NULL, 0, NULL, 0}};
+
+    assert_int_equal(kad_bootstrap(kad, now, seeds, 2, on_done, o), 0);
+    assert_int_equal(t->sent, 1);
+    assert_true(peer_id_equal(&t->to[0], &h1));
+    buf_t reply = BUF_INIT(KADMSG_MAX_SIZE);
+    peer_id_t closer[2] = {low, h2};
+    closer_reply(closer, 2, &reply);
+    assert_int_equal(kad_input_response(kad, now + 1, t->req[0], reply.data, reply.len), 0);
+    assert_int_equal(t->sent, 2); /* h2, told of by h1; never `low` */
+    assert_true(peer_id_equal(&t->to[1], &h2));
+    assert_int_equal(kad_input_response(kad, now + 2, t->req[1], (const uint8_t *)"\x08\x04", 2),
+                     0);
+    assert_int_equal(o->calls, 1);
+    assert_int_equal(o->status, 0);
+    assert_int_equal(o->npeers, 2);
+    assert_false(sent_to(t, &low));
+
+    /* the table: refused, no probe; a tabled peer whose trust fell is dropped */
+    assert_int_equal(routing_size(kad_routing(kad)), 2);
+    assert_int_equal(kad_peer_answered(kad, now + 3, &low, NULL, 0), LS_EACCES);
+    assert_int_equal(kad_probe_peer(kad, now + 3, &low, NULL, 0), 0);
+    assert_null(routing_find(kad_routing(kad), &low));
+    set_trust(t, &h1, 0.09);
+    assert_int_equal(kad_peer_answered(kad, now + 4, &h1, NULL, 0), LS_EACCES);
+    assert_null(routing_find(kad_routing(kad), &h1));
+    assert_int_equal(routing_size(kad_routing(kad)), 1);
+
+    /* a tabled peer that fell below is not handed out in our replies */
+    set_trust(t, &low, 0.5);
+    assert_true(kad_peer_answered(kad, now + 5, &low, NULL, 0) > 0);
+    set_trust(t, &low, 0.05);
+    kadmsg_t *req = malloc(sizeof *req), *ans = malloc(sizeof *ans);
+    kadmsg_init(req, KADMSG_FIND_NODE);
+    req->key = (kadmsg_bytes_t){self.bytes, self.len};
+    buf_t q = BUF_INIT(KADMSG_MAX_SIZE), a = BUF_INIT(KADMSG_MAX_SIZE);
+    assert_int_equal(kadmsg_encode(req, &q), 0);
+    assert_int_equal(kad_input_request(kad, now + 6, &h1, q.data, q.len, &a), 0);
+    assert_int_equal(kadmsg_decode(a.data, a.len, ans), 0);
+    assert_int_equal(ans->ncloser, 1); /* h2 only */
+    assert_memory_equal(ans->closer[0].id.p, h2.bytes, h2.len);
+    buf_free(&q);
+    buf_free(&a);
+    buf_free(&reply);
+    free(req);
+    free(ans);
+    free(o);
+    free(t);
+    kad_free(kad);
+}
+
+/* Order of the first requests with alpha 1: within the nearest distance group (same
+ * common prefix with the target) the higher-trust peer goes first; a farther group
+ * waits whatever its trust; without a trust function, nearest first. */
+static void
+run_order(bool with_trust, const peer_id_t *self, const peer_id_t p[3], trust_env_t *t,
+          peer_id_t out[3])
+{
+    kad_config_t cfg;
+    kad_config_default(&cfg);
+    cfg.alpha = 1;
+    cfg.min_trust = 0.1;
+    kad_env_t env = {.ctx = t, .send_request = trust_send, .trust = with_trust ? fake_trust : NULL};
+    kad_t *kad = kad_new(self, &cfg, &env);
+    outcome_t *o = calloc(1, sizeof *o);
+    kad_peer_info_t seeds[3];
+    for (size_t i = 0; i < 3; i++)
+        seeds[i] = (kad_peer_info_t){p[i], NULL, 0, NULL, 0};
+    uint64_t now = KAD_SIM_EPOCH_MS;
+    t->sent = 0;
+    assert_int_equal(kad_bootstrap(kad, now, seeds, 3, on_done, o), 0);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(t->sent, i + 1);
+        out[i] = t->to[i];
+        assert_int_equal(
+            kad_input_response(kad, now + i, t->req[i], (const uint8_t *)"\x08\x04", 2), 0);
+    }
+    assert_int_equal(o->calls, 1);
+    free(o);
+    kad_free(kad);
+}
+
+static void
+test_trust_orders_equally_near(void **state)
+{
+    (void)state;
+    trust_env_t *t = calloc(1, sizeof *t);
+    peer_id_t self = trust_peer(t, 1, 1.0);
+    kad_key_t target, k[40];
+    kad_key_from_peer(&target, &self);
+    peer_id_t cand[40];
+    for (uint8_t i = 0; i < 40; i++) {
+        cand[i] = trust_peer(t, (uint8_t)(10 + i), 0.5);
+        kad_key_from_peer(&k[i], &cand[i]);
+    }
+    /* near, far: one distance group, near closer; other: a farther group */
+    int near = -1, far = -1, other = -1;
+    for (int i = 0; i < 40 && other < 0; i++)
+        for (int j = 0; j < 40 && other < 0; j++) {
+            unsigned ci = kad_key_cpl(&target, &k[i]), cj = kad_key_cpl(&target, &k[j]);
+            if (i == j || ci != cj || kad_key_cmp_dist(&target, &k[i], &k[j]) >= 0)
+                continue;
+            for (int m = 0; m < 40 && other < 0; m++)
+                if (kad_key_cpl(&target, &k[m]) < ci)
+                    near = i, far = j, other = m;
+        }
+    assert_true(other >= 0);
+    set_trust(t, &cand[near], 0.3);
+    set_trust(t, &cand[far], 0.9);
+    set_trust(t, &cand[other], 1.0);
+    peer_id_t p[3] = {cand[other], cand[far], cand[near]}, got[3];
+
+    run_order(true, &self, p, t, got);
+    assert_true(peer_id_equal(&got[0], &cand[far]));
+    assert_true(peer_id_equal(&got[1], &cand[near]));
+    assert_true(peer_id_equal(&got[2], &cand[other]));
+    run_order(false, &self, p, t, got);
+    assert_true(peer_id_equal(&got[0], &cand[near]));
+    assert_true(peer_id_equal(&got[1], &cand[far]));
+    assert_true(peer_id_equal(&got[2], &cand[other]));
+    free(t);
+}
+
 int
 main(void)
 {
@@ -482,6 +698,8 @@ main(void)
         cmocka_unit_test(test_entry_correction),
         cmocka_unit_test(test_refresh_and_republish),
         cmocka_unit_test(test_callback_contract_and_bad_replies),
+        cmocka_unit_test(test_trust_skips_low_peers),
+        cmocka_unit_test(test_trust_orders_equally_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

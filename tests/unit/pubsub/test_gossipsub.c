@@ -44,6 +44,7 @@ struct sim_t {
     unsigned drop_pct;     /* RPCs carrying messages dropped, percent */
     size_t iwants, ihaves; /* control messages seen on the wire */
     size_t raw_rx;         /* RPCs received by raw peers */
+    size_t raw_msgs;       /* messages in RPCs sent to raw peers */
     struct {               /* deferred signature checks (env.verify) */
         int node;
         uint8_t *msg, id[PUBSUB_MSGID_MAX];
@@ -92,6 +93,8 @@ env_send(void *ctx, const peer_id_t *to, const uint8_t *rpc, size_t len)
         s->ihaves += r->control->n_ihave;
     }
     bool drop = r->n_publish > 0 && !r->control && sim_rand(s, 100) < s->drop_pct;
+    if (!s->nodes[find_node(s, to)].gs)
+        s->raw_msgs += r->n_publish;
     pubsub_rpc_free(r);
     if (drop)
         return 0;
@@ -625,6 +628,220 @@ test_api_edges(void **state)
     sim_free(&s);
 }
 
+/* gossipsub v1.1 GossipRetransmission: a peer asking for one message by IWANT again
+ * and again gets it gossip_retransmission (3) times, then nothing. */
+static void
+test_iwant_retransmission_cap(void **state)
+{
+    static sim_t s;
+    gossipsub_config_t cfg;
+    uint8_t id[PUBSUB_MSGID_MAX];
+    size_t id_len = 0;
+    (void)state;
+
+    gossipsub_config_default(&cfg);
+    sim_init(&s, 1, 2, &cfg);
+    sim_connect(&s, 0, 1);
+    sim_connect(&s, 0, 2);
+    sim_subscribe(&s, 1, T);
+    assert_true(gossipsub_publish(s.nodes[0].gs, s.now, TL, (const uint8_t *)"m1", 2, id,
+                                  &id_len) >= 0);
+    sim_drain(&s);
+    size_t before = s.raw_msgs;
+
+    ProtobufCBinaryData mid = {id_len, id};
+    PubsubPb__ControlIWant iw = PUBSUB_PB__CONTROL_IWANT__INIT, *iwp = &iw;
+    iw.n_messageids = 1;
+    iw.messageids = &mid;
+    PubsubPb__ControlMessage ctl = PUBSUB_PB__CONTROL_MESSAGE__INIT;
+    ctl.n_iwant = 1;
+    ctl.iwant = &iwp;
+    PubsubPb__RPC rpc = PUBSUB_PB__RPC__INIT;
+    rpc.control = &ctl;
+    buf_t out = BUF_INIT(BUF_UNLIMITED);
+    assert_int_equal(pubsub_rpc_encode(&rpc, false, &out), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(gossipsub_input(s.nodes[0].gs, s.now, &s.nodes[1].id, out.data, out.len),
+                         0);
+        sim_drain(&s);
+    }
+    assert_int_equal(s.raw_msgs - before, 3);
+    /* another peer has its own allowance */
+    assert_int_equal(gossipsub_input(s.nodes[0].gs, s.now, &s.nodes[2].id, out.data, out.len), 0);
+    sim_drain(&s);
+    assert_int_equal(s.raw_msgs - before, 4);
+    gossipsub_stats_t st;
+    gossipsub_stats(s.nodes[0].gs, &st);
+    assert_int_equal(st.iwant_served, 4);
+    assert_int_equal(st.iwant_over_retransmission, 2);
+    buf_free(&out);
+    sim_free(&s);
+}
+
+/* Raw peer `r` tells router 0 it (un)subscribes `topic`. */
+static void
+raw_subscription(sim_t *s, int r, const char *topic, bool subscribe)
+{
+    PubsubPb__RPC__SubOpts so = PUBSUB_PB__RPC__SUB_OPTS__INIT, *sop = &so;
+    so.has_subscribe = so.has_topicid = 1;
+    so.subscribe = subscribe;
+    so.topicid = (ProtobufCBinaryData){strlen(topic), (uint8_t *)topic};
+    PubsubPb__RPC rpc = PUBSUB_PB__RPC__INIT;
+    rpc.n_subscriptions = 1;
+    rpc.subscriptions = &sop;
+    buf_t out = BUF_INIT(BUF_UNLIMITED);
+    assert_int_equal(pubsub_rpc_encode(&rpc, false, &out), 0);
+    assert_int_equal(gossipsub_input(s->nodes[0].gs, s->now, &s->nodes[r].id, out.data, out.len),
+                     0);
+    buf_free(&out);
+    sim_drain(s);
+}
+
+/* Topics peers subscribed to and left do not fill the table for good: when no new
+ * slot may be taken, an idle one (no subscriber, not ours, nothing cached or backed
+ * off under it) takes the new topic; one still named by cached messages does not. */
+static void
+test_topic_slots_reclaimed(void **state)
+{
+    static sim_t s;
+    gossipsub_config_t cfg;
+    gossipsub_stats_t st;
+    (void)state;
+
+    gossipsub_config_default(&cfg);
+    cfg.max_topics = 64 + 3; /* gs_internal.h: 64 are kept for our own */
+    sim_init(&s, 1, 1, &cfg);
+    sim_connect(&s, 0, 1);
+    gossipsub_t *gs = s.nodes[0].gs;
+    peer_id_t who[4];
+#define PEERS_OF(t) gossipsub_topic_peers(gs, (const uint8_t *)(t), strlen(t), who, 4)
+    raw_subscription(&s, 1, "t1", true);
+    raw_subscription(&s, 1, "t2", true);
+    raw_subscription(&s, 1, "t3", true);
+    raw_subscription(&s, 1, "t4", true);
+    assert_int_equal(PEERS_OF("t3"), 1);
+    assert_int_equal(PEERS_OF("t4"), 0); /* the rest is ours */
+    raw_subscription(&s, 1, "t1", false);
+    raw_subscription(&s, 1, "t4", true);
+    assert_int_equal(PEERS_OF("t4"), 1);
+    gossipsub_stats(gs, &st);
+    assert_int_equal(st.topics_reclaimed, 1);
+
+    /* our own fill the table; then leaving one frees its slot */
+    char name[16];
+    int mine = 0;
+    for (;; mine++) {
+        snprintf(name, sizeof name, "o%d", mine);
+        if (gossipsub_subscribe(gs, s.now, (const uint8_t *)name, strlen(name)) == LS_ELIMIT)
+            break;
+    }
+    assert_int_equal(mine, 64);
+    assert_int_equal(gossipsub_unsubscribe(gs, s.now, (const uint8_t *)"o5", 2), 0);
+    assert_int_equal(gossipsub_subscribe(gs, s.now, (const uint8_t *)"x", 1), 0);
+
+    /* our message on x stays in the message cache after we leave x */
+    assert_true(gossipsub_publish(gs, s.now, (const uint8_t *)"x", 1, (const uint8_t *)"m1", 2,
+                                  NULL, NULL) >= 0);
+    sim_drain(&s);
+    assert_int_equal(gossipsub_unsubscribe(gs, s.now, (const uint8_t *)"x", 1), 0);
+    assert_int_equal(gossipsub_subscribe(gs, s.now, (const uint8_t *)"y", 1), LS_ELIMIT);
+    sim_heartbeats(&s, (int)cfg.history_length + 1); /* the cache forgets it */
+    assert_int_equal(gossipsub_subscribe(gs, s.now, (const uint8_t *)"y", 1), 0);
+    gossipsub_stats(gs, &st);
+    assert_int_equal(st.topics_reclaimed, 3);
+    assert_int_equal(PEERS_OF("t2"), 1); /* the peer's topics were untouched */
+    assert_int_equal(PEERS_OF("t4"), 1);
+#undef PEERS_OF
+    sim_free(&s);
+}
+
+/* An RPC from raw peer `r` to router 0: one validly signed message `k` on T, or,
+ * with `dontwant`, an IDONTWANT for that message's ID instead. */
+static void
+raw_message(sim_t *s, int r, unsigned k, int author, bool dontwant)
+{
+    PubsubPb__Message m, *ms[1] = {&m};
+    pubsub_msg_sig_t sig;
+    char data[16];
+    int len = snprintf(data, sizeof data, "m%u", k);
+    pubsub_pb__message__init(&m);
+    m.has_topic = m.has_data = 1;
+    m.topic = (ProtobufCBinaryData){4, (uint8_t *)T};
+    m.data = (ProtobufCBinaryData){(size_t)len, (uint8_t *)data};
+    assert_int_equal(pubsub_msg_sign(&m, 2000 + k, &s->nodes[author].kp, &sig), 0);
+    uint8_t id[PUBSUB_MSGID_MAX];
+    int id_len = pubsub_msgid_default(&m, id);
+    assert_true(id_len > 0);
+    ProtobufCBinaryData mid = {(size_t)id_len, id};
+    PubsubPb__ControlIDontWant dw = PUBSUB_PB__CONTROL_IDONT_WANT__INIT, *dwp = &dw;
+    dw.n_messageids = 1;
+    dw.messageids = &mid;
+    PubsubPb__ControlMessage ctl = PUBSUB_PB__CONTROL_MESSAGE__INIT;
+    ctl.n_idontwant = 1;
+    ctl.idontwant = &dwp;
+    PubsubPb__RPC rpc = PUBSUB_PB__RPC__INIT;
+    if (dontwant) {
+        rpc.control = &ctl;
+    } else {
+        rpc.n_publish = 1;
+        rpc.publish = ms;
+    }
+    buf_t out = BUF_INIT(BUF_UNLIMITED);
+    assert_int_equal(pubsub_rpc_encode(&rpc, false, &out), 0);
+    assert_int_equal(gossipsub_input(s->nodes[0].gs, s->now, &s->nodes[r].id, out.data, out.len),
+                     0);
+    buf_free(&out);
+    sim_drain(s);
+}
+
+/* gossipsub v1.2 IDONTWANT: a v1.2 mesh peer that said it does not want a message is
+ * not sent it; a v1.1 peer's IDONTWANT means nothing; it lapses after 3 heartbeats. */
+static void
+test_idontwant_honoured(void **state)
+{
+    static sim_t s;
+    gossipsub_config_t cfg;
+    gossipsub_stats_t st;
+    (void)state;
+
+    gossipsub_config_default(&cfg);
+    sim_init(&s, 1, 2, &cfg);
+    sim_connect(&s, 0, 1);
+    sim_connect(&s, 0, 2);
+    gossipsub_t *gs = s.nodes[0].gs;
+    gossipsub_add_peer(gs, s.now, &s.nodes[2].id, GOSSIPSUB_V12, false, NULL);
+    raw_subscription(&s, 1, T, true);
+    raw_subscription(&s, 2, T, true);
+    sim_subscribe(&s, 1, T); /* both raw peers join our mesh */
+    assert_int_equal(gossipsub_mesh(gs, TL, NULL, 0), 2);
+
+    size_t before = s.raw_msgs;
+    raw_message(&s, 1, 1, 1, false); /* no IDONTWANT: forwarded to peer 2 */
+    assert_int_equal(s.raw_msgs - before, 1);
+    raw_message(&s, 2, 2, 1, true); /* peer 2: IDONTWANT m2 */
+    before = s.raw_msgs;
+    raw_message(&s, 1, 2, 1, false);
+    assert_int_equal(s.raw_msgs - before, 0);
+    assert_int_equal(s.nodes[0].got[2], 1); /* still delivered here */
+    gossipsub_stats(gs, &st);
+    assert_int_equal(st.idontwant_received, 1);
+    assert_int_equal(st.idontwant_skipped, 1);
+
+    /* peer 1 speaks v1.1: its IDONTWANT is not part of its protocol */
+    raw_message(&s, 1, 3, 2, true);
+    before = s.raw_msgs;
+    raw_message(&s, 2, 3, 2, false);
+    assert_int_equal(s.raw_msgs - before, 1);
+
+    /* an IDONTWANT lapses: after 3 heartbeats it no longer holds back a message */
+    raw_message(&s, 2, 4, 1, true);
+    sim_heartbeats(&s, 3);
+    before = s.raw_msgs;
+    raw_message(&s, 1, 4, 1, false);
+    assert_true(s.raw_msgs - before >= 1);
+    sim_free(&s);
+}
+
 int
 main(void)
 {
@@ -632,6 +849,9 @@ main(void)
         cmocka_unit_test(test_mesh_forms),
         cmocka_unit_test(test_delivery_exactly_once),
         cmocka_unit_test(test_gossip_recovers_losses),
+        cmocka_unit_test(test_iwant_retransmission_cap),
+        cmocka_unit_test(test_topic_slots_reclaimed),
+        cmocka_unit_test(test_idontwant_honoured),
         cmocka_unit_test(test_lester_hop_limit),
         cmocka_unit_test(test_invalid_signatures_graylisted),
         cmocka_unit_test(test_sybils_do_not_take_over),

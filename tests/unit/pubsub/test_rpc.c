@@ -276,13 +276,53 @@ test_msgid(void **state)
     assert_int_equal(pubsub_msgid_default(&m, id), LS_EINVAL);
 }
 
+/* The per-message rate-limit count: field-2 entries, agreeing with the decoder. */
+static void
+test_count_messages(void **state)
+{
+    (void)state;
+    assert_int_equal(pubsub_rpc_count_messages(rpc_bytes, sizeof rpc_bytes), 1);
+    assert_int_equal(pubsub_rpc_count_messages(rpc_bytes, 0), 0);
+    assert_int_equal(pubsub_rpc_count_messages(rpc_bytes, 7), 0); /* subscriptions only */
+
+    /* 300 messages in one RPC */
+    PubsubPb__Message m, *pm[300];
+    fill_msg(&m);
+    for (size_t i = 0; i < 300; i++)
+        pm[i] = &m;
+    PubsubPb__RPC rpc;
+    pubsub_pb__rpc__init(&rpc);
+    rpc.n_publish = 300;
+    rpc.publish = pm;
+    buf_t out = BUF_INIT(BUF_UNLIMITED);
+    assert_int_equal(pubsub_rpc_encode(&rpc, false, &out), 0);
+    assert_int_equal(pubsub_rpc_count_messages(out.data, out.len), 300);
+    /* cut inside the last message, or in a length prefix: malformed */
+    assert_int_equal(pubsub_rpc_count_messages(out.data, out.len - 1), LS_EINVAL);
+    assert_int_equal(pubsub_rpc_count_messages(out.data, 1), LS_EINVAL);
+    buf_free(&out);
+
+    /* unknown fields of every wire type are skipped; groups and long varints are not */
+    static const uint8_t mixed[] = {0x20, 0x96, 0x01,                   /* 4: varint */
+                                    0x29, 1, 2, 3, 4, 5, 6, 7, 8,       /* 5: fixed64 */
+                                    0x35, 1, 2, 3, 4,                   /* 6: fixed32 */
+                                    0x12, 0x00,                         /* 2: a message */
+                                    0x12, 0x80, 0x00};                  /* non-minimal 0 */
+    assert_int_equal(pubsub_rpc_count_messages(mixed, sizeof mixed), 2);
+    static const uint8_t group[] = {0x13, 0x14};
+    assert_int_equal(pubsub_rpc_count_messages(group, sizeof group), LS_EINVAL);
+    static const uint8_t longv[] = {0x20, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(pubsub_rpc_count_messages(longv, sizeof longv), LS_EINVAL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_vector),  cmocka_unit_test(test_decode_vector),
         cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_sign_vector),
-        cmocka_unit_test(test_msgid),
+        cmocka_unit_test(test_msgid), cmocka_unit_test(test_count_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -578,12 +578,54 @@ test_msg_rejects(void **state)
     buf_free(&out);
 }
 
+/* A flood of valid messages earns at most valid_cap per decay interval, so one
+ * rate-limit report (-0.05) outweighs a whole interval of it; the cap renews with
+ * the interval, and the messages still count in stats. */
+static void
+test_valid_cap(void **state)
+{
+    sink_t s;
+    trust_t *t = make(&s, NULL);
+    peer_id_t a = pid(1);
+    (void)state;
+
+    assert_near(trust_config(t)->valid_cap, 0.02, 0);
+    for (int i = 0; i < 5000; i++)
+        trust_report(t, 10, &a, TRUST_VALID_MESSAGE);
+    assert_near(trust_get(t, &a), 0.52, 1e-9);
+    assert_int_equal(s.n, 20); /* +0.001 twenty times; the rest change nothing */
+    assert_near(trust_report(t, 11, &a, TRUST_RATE_LIMITED), 0.47, 1e-9);
+    for (int i = 0; i < 5000; i++)
+        trust_report(t, 12, &a, TRUST_VALID_MESSAGE);
+    assert_near(trust_get(t, &a), 0.47, 1e-9); /* the flood cannot win it back */
+    uint64_t valid = 0, bad = 0;
+    assert_true(trust_counts(t, &a, &valid, &bad));
+    assert_int_equal(valid, 10000);
+    assert_int_equal(bad, 1);
+
+    trust_tick(t, 60000); /* decay toward 0.5, and a fresh allowance */
+    double after_decay = 0.47 + (0.5 - 0.47) * 0.01;
+    assert_near(trust_get(t, &a), after_decay, 1e-9);
+    assert_near(trust_report(t, 60001, &a, TRUST_VALID_MESSAGE), after_decay + 0.001, 1e-9);
+    trust_free(t);
+
+    /* configurable; 0 turns valid-message gains off */
+    trust_config_t c;
+    trust_config_default(&c);
+    c.valid_cap = 0.0;
+    t = make(&s, &c);
+    assert_near(trust_report(t, 1, &a, TRUST_VALID_MESSAGE), 0.5, 0);
+    assert_int_equal(s.n, 0);
+    trust_free(t);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_deltas),
         cmocka_unit_test(test_clamp),
+        cmocka_unit_test(test_valid_cap),
         cmocka_unit_test(test_decay),
         cmocka_unit_test(test_decay_snaps_and_stops),
         cmocka_unit_test(test_transitive_formula),

@@ -52,6 +52,8 @@ print_cid(const char *path, int argc, char **argv)
         p.chunk_size = strtoul(argv[0], NULL, 10);
     if (argc > 1)
         p.max_links = strtoul(argv[1], NULL, 10);
+    if (argc > 2) /* helia's shardSplitThresholdBytes */
+        p.shard_threshold = strtoul(argv[2], NULL, 10);
     rc = unixfs_add_path(path, &p, count_block, &blocks, &r);
     if (rc < 0 || cid_to_string(&r.cid, &s) < 0) {
         fprintf(stderr, "bench_unixfs_import: %s: %s\n", path, ls_strerror(rc));

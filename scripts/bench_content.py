@@ -10,7 +10,8 @@
                   from the leecher's start to its exit; the leecher's peak RSS
   helia           helia -> helia over Bitswap (tests/interop/js/helia.mjs), HELIA_MIB
 
-Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256)
+Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256,
+       CONTENT_PARTS="lester aria2 helia" to run only some of them while iterating)
 Prints one `key value=...` line per figure (scripts/bench.sh style)."""
 import hashlib
 import json
@@ -31,6 +32,7 @@ from harness import Workdir, loopback_node, run, run_json  # noqa: E402
 
 MIB = int(os.environ.get("CONTENT_MIB", "1024"))
 HELIA_MIB = int(os.environ.get("HELIA_MIB", "256"))
+PARTS = os.environ.get("CONTENT_PARTS", "lester aria2 helia").split()
 INTEROP = os.path.join(ROOT, "tests", "interop")
 
 
@@ -219,11 +221,12 @@ def main():
         src = os.path.join(w.path, "f%dM.bin" % MIB)
         make_file(src, MIB)
         digest = sha(src)
-        t_lester = bench_lester(w, src, digest)
-        t_aria = bench_aria2(w, src, digest)
-        if t_aria:
+        t_lester = bench_lester(w, src, digest) if "lester" in PARTS else None
+        t_aria = bench_aria2(w, src, digest) if "aria2" in PARTS else None
+        if t_aria and t_lester:
             out("lester_vs_aria2", ratio_end_to_end=t_aria / t_lester)
-        bench_helia(w)
+        if "helia" in PARTS:
+            bench_helia(w)
     finally:
         w.cleanup()
 

@@ -10,32 +10,46 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/content_crypt.h"
 #include "cli/content_io.h"
 #include "lib/buf/buf.h"
 #include "lib/fs/fs.h"
 
 const char usage_add[] =
-    "usage: lester add [-r] [--pin=false] [--only-hash] [-q|--quiet] [--json] <path>\n\n"
+    "usage: lester add [-r] [--pin=false] [--only-hash] [-q|--quiet] [--json]\n"
+    "                  [--encrypt [--passphrase-file F]] <path>\n\n"
     "Import a file (or with -r a directory) into the node's blockstore as a UnixFS DAG\n"
     "(CIDv1, raw leaves, content.chunk_size chunks, 174 links per node: the CID kubo\n"
     "and helia give for the same bytes) and print its CID. The daemon reads the path\n"
     "itself, so it must run on this machine. The root is pinned recursively unless\n"
     "--pin=false. --only-hash computes the CID without storing anything. A progress\n"
-    "bar is drawn on stderr for files over 4 MiB (not with --quiet).\n";
+    "bar is drawn on stderr for files over 4 MiB (not with --quiet).\n"
+    "--encrypt stores each file's bytes encrypted (argon2id key from the passphrase,\n"
+    "XChaCha20-Poly1305 stream; an \"LSENC\" header): the CID names the ciphertext,\n"
+    "which anyone can fetch and seed; only passphrase holders read it (get/cat\n"
+    "--decrypt). With -r, file names and the tree stay visible. Passphrase: the first\n"
+    "line of --passphrase-file F, else $LESTER_PASSPHRASE, else asked twice on the tty.\n";
 
 const char usage_cat[] =
-    "usage: lester cat <cid> [--offset N] [--length N] [--timeout S] [-q|--quiet]\n\n"
+    "usage: lester cat <cid> [--offset N] [--length N] [--timeout S] [-q|--quiet]\n"
+    "                  [--decrypt [--passphrase-file F]]\n\n"
     "Write a file's bytes to standard output. Blocks not held here are fetched first\n"
     "over Bitswap from the connected peers (progress on stderr), every block verified;\n"
-    "--timeout as for `lester get`.\n";
+    "--timeout as for `lester get`. --decrypt decrypts a file added with --encrypt\n"
+    "(passphrase as for `lester add`; not with --offset/--length); a wrong passphrase\n"
+    "prints nothing, damaged or cut data fails with exit code 1.\n";
 
 const char usage_get[] =
-    "usage: lester get <cid> [-o PATH] [--timeout S] [-q|--quiet] [--json]\n\n"
+    "usage: lester get <cid> [-o PATH] [--timeout S] [-q|--quiet] [--json]\n"
+    "                  [--decrypt [--passphrase-file F]]\n\n"
     "Fetch a file or directory over Bitswap from the connected peers (blocks already\n"
     "held, e.g. from an interrupted run, are not fetched again), verify every block and\n"
     "the whole DAG, and write it to PATH (default ./<cid>). Progress (bytes, peers,\n"
     "rate, ETA) is drawn on stderr; --json prints the final figures. The download\n"
-    "fails when no block arrives for --timeout seconds (default 60; 0: wait for ever).\n";
+    "fails when no block arrives for --timeout seconds (default 60; 0: wait for ever).\n"
+    "--decrypt writes the plaintext of a file (or of every file of a directory) added\n"
+    "with --encrypt, mode 0600, all or nothing: a wrong passphrase or damaged data\n"
+    "fails and leaves no file. Passphrase as for `lester add`.\n";
 
 const char usage_pin[] =
     "usage: lester pin add <cid> [--direct] [--json]\n"
@@ -79,7 +93,8 @@ positional(int argc, char **argv, int nth)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--offset") == 0 ||
             strcmp(argv[i], "--timeout") == 0 ||
-            strcmp(argv[i], "--length") == 0 || strcmp(argv[i], "--codec") == 0) {
+            strcmp(argv[i], "--length") == 0 || strcmp(argv[i], "--codec") == 0 ||
+            strcmp(argv[i], "--passphrase-file") == 0) {
             i++;
             continue;
         }
@@ -154,6 +169,11 @@ cmd_add(cli_t *cli, int argc, char **argv)
     char abs[PATH_MAX];
     if (!realpath(path, abs))
         return cli_fail(EXIT_FAIL, "add", "%s: %s", path, strerror(errno));
+    char *pass = NULL;
+    int prc = EXIT_OK;
+    if (has_flag(argc, argv, "--encrypt", NULL) &&
+        !(pass = content_passphrase(argc, argv, "add", true, &prc)))
+        return prc;
     add_ctx_t a = { .cli = cli, .rc = EXIT_FAIL };
     a.quiet = has_flag(argc, argv, "-q", "--quiet");
     progress_init(&a.bar, "add", a.quiet);
@@ -161,6 +181,11 @@ cmd_add(cli_t *cli, int argc, char **argv)
                              has_flag(argc, argv, "-r", "--recursive"), "pin",
                              !has_flag(argc, argv, "--pin=false", NULL), "only_hash",
                              has_flag(argc, argv, "--only-hash", "-n"));
+    if (pass) {
+        json_object_set_new(body, "encrypt", json_true());
+        json_object_set_new(body, "passphrase", json_string(pass));
+        content_passphrase_free(pass);
+    }
     int rc = client_stream(cli, "add", "/api/v0/add", body, add_line, &a);
     return rc != EXIT_OK ? rc : a.rc;
 }
@@ -233,13 +258,23 @@ cmd_get(cli_t *cli, int argc, char **argv)
         snprintf(abs, sizeof abs, "%s/%s", cwd, out);
     else
         return cli_fail(EXIT_FAIL, "get", "cannot resolve %s", out);
+    char *pass = NULL;
+    int rc = EXIT_OK;
+    if (has_flag(argc, argv, "--decrypt", NULL) &&
+        !(pass = content_passphrase(argc, argv, "get", false, &rc)))
+        return rc;
     json_t *last = NULL;
-    int rc = fetch(cli, "get", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
-                   &last);
+    rc = fetch(cli, "get", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
+               &last);
     client_resp_t r;
+    json_t *body = json_pack("{s:s, s:s}", "cid", cid, "path", abs);
+    if (pass)
+        json_object_set_new(body, "passphrase", json_string(pass));
+    content_passphrase_free(pass);
     if (rc == EXIT_OK)
-        rc = client_call_ok(cli, "get", "POST", "/api/v0/get",
-                            json_pack("{s:s, s:s}", "cid", cid, "path", abs), &r);
+        rc = client_call_ok(cli, "get", "POST", "/api/v0/get", body, &r);
+    else
+        json_decref(body);
     if (rc == EXIT_OK) {
         if (cli->json) {
             json_object_set(r.json, "download", last ? last : json_null());
@@ -259,11 +294,20 @@ cmd_cat(cli_t *cli, int argc, char **argv)
     const char *cid = positional(argc, argv, 0);
     if (!cid)
         return cli_fail(EXIT_USAGE, "cat", "which CID? (lester cat --help)");
-    int rc = fetch(cli, "cat", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
-                   NULL);
-    if (rc != EXIT_OK)
-        return rc;
     const char *off = opt_value(argc, argv, "--offset"), *len = opt_value(argc, argv, "--length");
+    bool decrypt = has_flag(argc, argv, "--decrypt", NULL);
+    if (decrypt && (off || len))
+        return cli_fail(EXIT_USAGE, "cat", "--decrypt reads the whole file (no --offset/--length)");
+    char *pass = NULL;
+    int rc = EXIT_OK;
+    if (decrypt && !(pass = content_passphrase(argc, argv, "cat", false, &rc)))
+        return rc;
+    rc = fetch(cli, "cat", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
+               NULL);
+    if (rc != EXIT_OK) {
+        content_passphrase_free(pass);
+        return rc;
+    }
     json_t *body = json_pack("{s:s}", "cid", cid);
     if (off)
         json_object_set_new(body, "offset", json_integer(strtoll(off, NULL, 10)));
@@ -272,7 +316,9 @@ cmd_cat(cli_t *cli, int argc, char **argv)
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     uint64_t n = 0;
-    rc = content_stream_bytes(cli, "cat", "/api/v0/cat", text, stdout, &n);
+    rc = pass ? content_cat_decrypt(cli, text, pass)
+              : content_stream_bytes(cli, "cat", "/api/v0/cat", text, stdout, &n);
+    content_passphrase_free(pass);
     free(text);
     return rc;
 }

@@ -3,7 +3,8 @@ leaves, 262144-byte chunks, balanced layout of at most 174 links), Lester's root
 equals the one helia's importer (ipfs-unixfs-importer, pinned in package.json)
 computes at test time through js/cid.mjs. Files of 0 B, 1 B, 256 KiB, 256 KiB + 1,
 10 MiB and 50 MiB (a two-level tree), a nested directory, and small-parameter
-trees that hit every layout edge (full levels, one leaf over, three levels).
+trees that hit every layout edge (full levels, one leaf over, three levels), and
+HAMT-sharded directories at small shardSplitThresholdBytes and around the threshold.
 
 Lester's side is bench_unixfs_import --cid (built next to LESTER_BIN) until
 `lester add` exists; LESTER_CID_TOOL overrides the path."""
@@ -112,6 +113,43 @@ def test_chunk_size_1mib():
     same_cid(make_file("m3", 3 * MiB + 17), 1048576, 174)
 
 
+def write_tree(root, files, dirs=()):
+    for d in dirs:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    for rel, blob in files.items():
+        os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+        with open(os.path.join(root, rel), "wb") as f:
+            f.write(blob)
+    return root
+
+
+def test_hamt_sharded_directories():
+    # helia's shardSplitThresholdBytes: sharded directories (fanout 256, sub-shards where
+    # names collide), a nested sharded one, flat ones beside them, an empty directory
+    files = {"entry-%03d" % i: b"%d" % i for i in range(300)}
+    files.update({"nested/n-%02d" % i: b"x" * i for i in range(40)})
+    files.update({"small/a": b"a", "small/b": b"b", "nested/deeper/z": b"z" * 1000})
+    root = write_tree(os.path.join(TMP, "hamt"), files, dirs=("empty",))
+    for threshold in (200, 1000, 262144):
+        same_cid(root, 262144, 174, threshold)
+    # the default threshold: 5000 entries of 67 links-bytes each (335,000 > 262,144)
+    big = {"a-file-with-a-longer-name-%05d" % i: b"%d" % i for i in range(5000)}
+    same_cid(write_tree(os.path.join(TMP, "big"), big))
+
+
+def test_hamt_threshold_edges():
+    # 25 files of 4-byte names and 36-byte CIDs: an estimate of exactly 1000 bytes stays
+    # flat, one byte over shards; subdirectories with entries do not count, empty ones do
+    root = write_tree(os.path.join(TMP, "edge"), {"e%03d" % i: b"%d" % i for i in range(25)})
+    for threshold in (999, 1000):
+        same_cid(root, 262144, 174, threshold)
+    files = {"f%03d" % i: b"%d" % i for i in range(10)}
+    files.update({"d%03d/x" % i: b"x" for i in range(10)})
+    root = write_tree(os.path.join(TMP, "subdirs"), files, dirs=("e00", "e01"))
+    for threshold in (399, 400, 479, 480, 481):
+        same_cid(root, 262144, 174, threshold)
+
+
 def setup():
     global TMP
     base = os.environ.get("LESTER_TEST_TMP") or tempfile.gettempdir()
@@ -125,6 +163,6 @@ if __name__ == "__main__":
         main([file_case(0), file_case(1), file_case(256 * KiB), file_case(256 * KiB + 1),
               file_case(10 * MiB), file_case(50 * MiB), test_nested_directory,
               test_directory_of_many_entries, test_layout_edges_small_parameters,
-              test_chunk_size_1mib])
+              test_chunk_size_1mib, test_hamt_sharded_directories, test_hamt_threshold_edges])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)

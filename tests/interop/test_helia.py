@@ -3,11 +3,13 @@ package.json; js/helia.mjs) fetches files added on Lester over Bitswap, and Lest
 fetches files added on helia (`lester get`); bytes identical, CIDs equal (kubo's
 parameters on both sides). Sizes: 1 MiB and 20 MiB. helia offers only
 /ipfs/bitswap/1.2.0 and opens a stream per message; Lester reuses one stream per peer
-for its own messages."""
+for its own messages. A directory helia writes as a HAMT shard (small
+shardSplitThresholdBytes) is fetched, listed and written out by Lester intact."""
 import hashlib
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -146,6 +148,36 @@ def test_lester_fetches_from_helia():
           "Lester's ledger shows blocks from helia")
 
 
+def test_lester_gets_helia_hamt_directory():
+    """A directory helia shards (HAMTShard, fanout 256) because its links pass a small
+    shardSplitThresholdBytes: Lester lists it and gets every file intact."""
+    w, node, helia = STATE["w"], STATE["node"], STATE["helia"]
+    top = w.sub("hamt-dir")
+    files = {}
+    for i in range(60):
+        files["file-%02d.txt" % i] = b"entry %d\n" % i * (i + 1)
+    for i in range(12):
+        files["nested/deep-%d.bin" % i] = hashlib.sha256(b"%d" % i).digest() * 3000
+    files["nested/empty"] = b""
+    for rel, blob in files.items():
+        os.makedirs(os.path.dirname(os.path.join(top, rel)), exist_ok=True)
+        with open(os.path.join(top, rel), "wb") as f:
+            f.write(blob)
+    cid = helia.cmd("adddir", path=top, shardSplitThresholdBytes=200)["cid"]
+    out = w.sub("hamt-got")
+    run("get", "-q", cid, "-o", out, home=node.home, check_rc=0, timeout=300)
+    for rel, blob in files.items():
+        with open(os.path.join(out, rel), "rb") as f:
+            check(f.read() == blob, "%s differs after get of a HAMT directory" % rel)
+    got = sorted(os.listdir(out))
+    check(got == sorted(set(r.split("/")[0] for r in files)), "extra or missing entries: %s" % got)
+    status, block = node.request("POST", "/api/v0/block/get", {"cid": cid}, raw=True)
+    check(status == 200 and re.search(rb"[0-9A-F]{2}file-\d\d", block),
+          "helia did not shard the root (no bucket-prefixed link names)")
+    entries = node.post("/api/v0/ls", {"cid": cid})["entries"]
+    check(sorted(e["name"] for e in entries) == got, "ls of the HAMT root: %s" % entries)
+
+
 def run_all():
     ok, why = ih.js_available()
     if not ok or not os.path.isdir(os.path.join(HERE, "node_modules", "helia")):
@@ -155,7 +187,8 @@ def run_all():
     code = 1
     try:
         setup()
-        main([test_helia_fetches_from_lester, test_lester_fetches_from_helia])
+        main([test_helia_fetches_from_lester, test_lester_fetches_from_helia,
+              test_lester_gets_helia_hamt_directory])
     except SystemExit as e:
         code = e.code
     finally:

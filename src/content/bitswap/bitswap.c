@@ -76,6 +76,8 @@ bitswap_new(const bitswap_config_t *cfg, const bitswap_env_t *env)
     bs->peer_index = bitswap_map_new(seed[0]);
     bs->wants = bitswap_map_new(seed[1]);
     buf_init(&bs->scratch, bs->cfg.max_block_size);
+    bitswap_writer_init(&bs->serve, BITSWAP_V120);
+    buf_init(&bs->msg, BITSWAP_MSG_MAX_SIZE);
     return bs;
 }
 
@@ -103,6 +105,8 @@ bitswap_free_(bitswap_t *bs)
     bitswap_map_free(bs->peer_index);
     bitswap_map_free(bs->wants);
     buf_free(&bs->scratch);
+    bitswap_writer_free(&bs->serve);
+    buf_free(&bs->msg);
     free(bs);
 }
 
@@ -237,14 +241,14 @@ bitswap_outbox(bitswap_t *bs, bitswap_peer_t *p, const cid_t *cid, int type, boo
 static void
 send_to(bitswap_t *bs, bitswap_peer_t *p, bitswap_writer_t *w)
 {
-    buf_t msg = BUF_INIT(BITSWAP_MSG_MAX_SIZE);
-    if (bitswap_writer_finish(w, &msg) == 0) {
+    buf_t *msg = &bs->msg;
+    buf_clear(msg);
+    if (bitswap_writer_finish(w, msg) == 0) {
         p->ledger.msgs_sent++;
-        if (bs->env.send(bs->env.ctx, &p->id, msg.data, msg.len) < 0)
+        if (bs->env.send(bs->env.ctx, &p->id, msg->data, msg->len) < 0)
             log_debug("send failed");
     } else
         bitswap_writer_reset(w);
-    buf_free(&msg);
 }
 
 void

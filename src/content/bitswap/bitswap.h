@@ -187,6 +187,32 @@ typedef struct bitswap_session_stats_t {
 
 void bitswap_session_stats(const bitswap_session_t *s, bitswap_session_stats_t *out);
 
+/* ---- other sources in the same download (HTTP seeders) ---- */
+
+/** Take up to `max` of the session's wants that no Bitswap peer holds in flight
+ *  (those no peer has first, then the pending ones peers would reach last) into
+ *  `out`, for a fetcher outside Bitswap. They are not asked of peers until given
+ *  back with bitswap_session_unclaim() or satisfied by bitswap_deliver() (or by a
+ *  peer's block). Returns the count. */
+size_t bitswap_session_claim(bitswap_session_t *s, cid_t *out, size_t max);
+
+/** Give back a claimed want (the outside fetch failed): peers are asked for it
+ *  again, first. A CID not claimed by `s` is ignored. */
+void bitswap_session_unclaim(bitswap_session_t *s, const cid_t *cid);
+
+/** A block for `cid` fetched outside Bitswap. It is hashed here: LS_EPROTO if the
+ *  bytes do not hash to `cid`, LS_ETOOBIG over cfg.max_block_size, LS_ENOTSUP for
+ *  a hash Lester cannot compute; nothing is stored then. Otherwise, if any session
+ *  wants it, it is stored (env.put), every session's want is satisfied and
+ *  cancelled at peers, waiting peers are served, on_block runs; returns 1. Returns
+ *  0 if nobody wants it any more (a peer was faster). */
+int bitswap_deliver(bitswap_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
+
+/** The session's peers that are usable or have delivered: IDs, blocks and bytes
+ *  each delivered to this session (up to `max`). Returns the count filled. */
+size_t bitswap_session_peer_stats(const bitswap_session_t *s, peer_id_t *ids, uint64_t *blocks,
+                                  uint64_t *bytes, size_t max);
+
 /** True when every wanted CID has been delivered. */
 bool bitswap_session_is_done(const bitswap_session_t *s);
 

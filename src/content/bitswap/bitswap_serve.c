@@ -196,12 +196,12 @@ answer(bitswap_t *bs, bitswap_peer_t *p, bitswap_wentry_t *e, bitswap_writer_t *
 static size_t
 serve_one(bitswap_t *bs, bitswap_peer_t *p)
 {
-    bitswap_writer_t w;
+    bitswap_writer_t *w = &bs->serve; /* empty between messages, its buffers kept */
     size_t size;
-    bitswap_writer_init(&w, p->version);
-    while (p->q_head && bitswap_writer_size(&w) < bs->cfg.batch_bytes) {
+    w->version = p->version;
+    while (p->q_head && bitswap_writer_size(w) < bs->cfg.batch_bytes) {
         bitswap_wentry_t *e = p->q_head;
-        int r = answer(bs, p, e, &w);
+        int r = answer(bs, p, e, w);
         if (r < 0)
             break;
         if (r > 0)
@@ -209,10 +209,10 @@ serve_one(bitswap_t *bs, bitswap_peer_t *p)
         else
             dequeue(p, e);
     }
-    size = bitswap_writer_size(&w);
-    if (!bitswap_writer_is_empty(&w))
-        bitswap_send_writer(bs, p, &w);
-    bitswap_writer_free(&w);
+    size = bitswap_writer_size(w);
+    if (!bitswap_writer_is_empty(w))
+        bitswap_send_writer(bs, p, w);
+    bitswap_writer_reset(w);
     /* presences cost little on the wire but still take a turn */
     p->vbytes += size + 64;
     return size;

@@ -26,6 +26,7 @@ list_of(bitswap_session_t *s, int state)
 {
     return state == WANT_PENDING    ? &s->pending
            : state == WANT_INFLIGHT ? &s->inflight
+           : state == WANT_CLAIMED  ? &s->claimed
                                     : &s->stalled;
 }
 
@@ -434,6 +435,7 @@ bitswap_session_free_(bitswap_session_t *s)
     drop_list(s, &s->pending);
     drop_list(s, &s->inflight);
     drop_list(s, &s->stalled);
+    drop_list(s, &s->claimed);
     for (int i = 0; i < BITSWAP_SESSION_MAX_PEERS; i++)
         if (s->peers[i].peer)
             s->peers[i].peer->refs--;
@@ -544,4 +546,102 @@ bool
 bitswap_session_is_done(const bitswap_session_t *s)
 {
     return s->st.pending == 0;
+}
+
+/* ---- fetchers outside Bitswap (HTTP seeders) ---- */
+
+/* This session's want for the hash of `cid`, or NULL. */
+static bitswap_want_t *
+session_want(bitswap_session_t *s, const cid_t *cid)
+{
+    uint8_t key[BITSWAP_CID_MAX];
+    size_t kn = bitswap_mh_key(&cid->hash, key);
+    for (bitswap_want_t *w = bitswap_map_get(s->bs->wants, key, kn); w; w = w->next_same)
+        if (w->s == s)
+            return w;
+    return NULL;
+}
+
+size_t
+bitswap_session_claim(bitswap_session_t *s, cid_t *out, size_t max)
+{
+    size_t n = 0;
+    /* Stalled wants first (no Bitswap peer has them), then the pending ones the
+     * peers would reach last, so both kinds of source work on different blocks. */
+    while (n < max && s->stalled.head) {
+        bitswap_want_t *w = s->stalled.head;
+        out[n++] = w->cid;
+        move_to(s, w, WANT_CLAIMED, false);
+    }
+    while (n < max && s->pending.tail) {
+        bitswap_want_t *w = s->pending.tail;
+        out[n++] = w->cid;
+        move_to(s, w, WANT_CLAIMED, false);
+    }
+    return n;
+}
+
+void
+bitswap_session_unclaim(bitswap_session_t *s, const cid_t *cid)
+{
+    bitswap_want_t *w = session_want(s, cid);
+    if (!w || w->state != WANT_CLAIMED)
+        return;
+    move_to(s, w, WANT_PENDING, true);
+    pump(s);
+    bitswap_flush(s->bs);
+}
+
+int
+bitswap_deliver(bitswap_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
+{
+    cid_t got;
+    uint8_t key[BITSWAP_CID_MAX];
+    bitswap_prefix_t pre = {cid->version, cid->codec, cid->hash.code, cid->hash.len};
+    if (len > bs->cfg.max_block_size)
+        return LS_ETOOBIG;
+    int rc = bitswap_prefix_cid(&pre, data, len, &got);
+    if (rc < 0)
+        return rc;
+    if (!multihash_equal(&got.hash, &cid->hash))
+        return LS_EPROTO;
+    size_t kn = bitswap_mh_key(&got.hash, key);
+    bitswap_want_t *chain = bitswap_map_del(bs->wants, key, kn);
+    if (!chain)
+        return 0; /* a Bitswap peer was faster */
+    cid_t wanted = chain->cid;
+    if (bs->env.put && bs->env.put(bs->env.ctx, &wanted, data, len) < 0)
+        return LS_EIO;
+    for (bitswap_want_t *w = chain, *next; w; w = next) {
+        next = w->next_same;
+        if (w->state == WANT_INFLIGHT && w->s->peers[w->at].inflight)
+            w->s->peers[w->at].inflight--;
+        send_cancels(w->s, w, -1);
+        w->s->st.received++;
+        w->s->st.bytes += len;
+        want_free(w->s, w);
+    }
+    bitswap_serve_notify(bs, &wanted);
+    if (bs->env.on_block)
+        bs->env.on_block(bs->env.ctx, &wanted, data, len);
+    bitswap_sess_pump_all(bs);
+    bitswap_flush(bs);
+    return 1;
+}
+
+size_t
+bitswap_session_peer_stats(const bitswap_session_t *s, peer_id_t *ids, uint64_t *blocks,
+                           uint64_t *bytes, size_t max)
+{
+    size_t n = 0;
+    for (int i = 0; i < BITSWAP_SESSION_MAX_PEERS && n < max; i++) {
+        const bitswap_speer_t *sp = &s->peers[i];
+        if (!sp->peer || (!usable(sp) && !sp->blocks))
+            continue;
+        ids[n] = sp->peer->id;
+        blocks[n] = sp->blocks;
+        bytes[n] = sp->bytes;
+        n++;
+    }
+    return n;
 }

@@ -71,6 +71,25 @@ bs_row_find(blockstore_t *bs, const multihash_t *mh, int64_t *id, uint64_t *size
     return rc;
 }
 
+int
+bs_row_locate(blockstore_t *bs, const multihash_t *mh, int64_t *id, uint64_t *size, bs_loc_t *loc)
+{
+    sqlite3_stmt *st = db_stmt(bs->db, "SELECT id, size, pack, off FROM blocks "
+                                       "WHERE mh = ? AND present = 1");
+    if (!st || bind_mh(st, 1, mh) < 0)
+        return LS_EIO;
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_ROW ? 1 : db_check(bs->db, step, "blocks lookup");
+    if (rc == 1) {
+        *id = sqlite3_column_int64(st, 0);
+        *size = (uint64_t)sqlite3_column_int64(st, 1);
+        loc->pack = sqlite3_column_int64(st, 2); /* NULL reads as 0: a file */
+        loc->off = (uint64_t)sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
 static int
 exec_id(blockstore_t *bs, const char *sql, int64_t id)
 {
@@ -104,18 +123,27 @@ bs_row_store(blockstore_t *bs, const bs_pending_t *p, uint64_t now_ms)
 {
     sqlite3_stmt *st;
     if (p->row_id > 0) {
-        st = db_stmt(bs->db, "UPDATE blocks SET present = 1, size = ?2 WHERE id = ?1");
+        st = db_stmt(bs->db, "UPDATE blocks SET present = 1, size = ?2, pack = ?5, off = ?6 "
+                             "WHERE id = ?1");
         if (!st)
             return LS_EIO;
         sqlite3_bind_int64(st, 1, p->row_id);
     } else {
-        st = db_stmt(bs->db, "INSERT INTO blocks(mh, size, codec, added_at) VALUES (?1,?2,?3,?4)");
+        st = db_stmt(bs->db, "INSERT INTO blocks(mh, size, codec, added_at, pack, off) "
+                             "VALUES (?1,?2,?3,?4,?5,?6)");
         if (!st || bind_mh(st, 1, &p->mh) < 0)
             return LS_EIO;
         sqlite3_bind_int64(st, 3, (int64_t)p->codec);
         sqlite3_bind_int64(st, 4, (int64_t)now_ms);
     }
     sqlite3_bind_int64(st, 2, (int64_t)p->size);
+    if (p->loc.pack > 0) {
+        sqlite3_bind_int64(st, 5, p->loc.pack);
+        sqlite3_bind_int64(st, 6, (int64_t)p->loc.off);
+    } else {
+        sqlite3_bind_null(st, 5);
+        sqlite3_bind_null(st, 6);
+    }
     int rc = db_check(bs->db, sqlite3_step(st), "blocks store");
     sqlite3_reset(st);
     return rc;
@@ -183,8 +211,10 @@ config_fill(blockstore_config_t *c, const blockstore_config_t *in, buf_t *err)
         c->max_block = BLOCKSTORE_DEFAULT_MAX_BLOCK;
     if (c->batch_flush == 0)
         c->batch_flush = BLOCKSTORE_DEFAULT_BATCH_FLUSH;
+    if (c->pack_max == 0)
+        c->pack_max = BS_PACK_MAX;
     if (c->max_block > BLOCKSTORE_MAX_BLOCK || c->batch_flush > (1u << 20) ||
-        c->sync > BLOCKSTORE_SYNC_NONE) {
+        c->sync > BLOCKSTORE_SYNC_NONE || c->layout > BLOCKSTORE_LAYOUT_FILES) {
         if (err)
             buf_printf(err, "blockstore: invalid configuration");
         return LS_ECONFIG;
@@ -198,6 +228,7 @@ open_fail(blockstore_t *bs, buf_t *err, int rc, const char *what)
     if (err)
         buf_printf(err, "blockstore %s: %s: %s", bs->dir, what, ls_strerror(rc));
     log_error("%s: %s: %s", bs->dir, what, ls_strerror(rc));
+    bs_pack_close(bs);
     if (bs->dirfd >= 0)
         close(bs->dirfd);
     free(bs->dir);
@@ -220,7 +251,7 @@ blockstore_open(const char *dir, db_t *db, const blockstore_config_t *cfg, block
     bs->dir = ls_strdup(dir);
     bs->db = db;
     bs->cfg = c;
-    bs->dirfd = -1;
+    bs->dirfd = bs->packs_dirfd = bs->cur_fd = -1;
     if ((rc = fs_mkdir_p(dir, 0755)) < 0)
         return open_fail(bs, err, rc, "create");
     bs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -228,13 +259,15 @@ blockstore_open(const char *dir, db_t *db, const blockstore_config_t *cfg, block
         return open_fail(bs, err, -errno, "open");
     blockstore_repair_t rep = {0};
     if ((rc = read_clean(bs)) == 0 && (rc = blockstore_repair(bs, &rep)) == 0 &&
-        rep.rows_dropped + rep.files_indexed + rep.files_removed > 0)
-        log_warn("%s: repaired after an unclean shutdown: %llu rows dropped, %llu files "
-                 "indexed, %llu removed",
+        rep.rows_dropped + rep.files_indexed + rep.files_removed + rep.bytes_cut > 0)
+        log_warn("%s: repaired after an unclean shutdown: %llu rows dropped, %llu blocks "
+                 "indexed, %llu files removed, %llu torn bytes cut",
                  dir, (unsigned long long)rep.rows_dropped, (unsigned long long)rep.files_indexed,
-                 (unsigned long long)rep.files_removed);
+                 (unsigned long long)rep.files_removed, (unsigned long long)rep.bytes_cut);
     if (rc < 0)
         return open_fail(bs, err, rc, "repair");
+    if ((rc = bs_pack_open(bs)) < 0)
+        return open_fail(bs, err, rc, "packs");
     if ((rc = bs_load_counters(bs)) < 0 || (rc = write_clean(bs, 0)) < 0)
         return open_fail(bs, err, rc, "index");
     *out = bs;
@@ -247,6 +280,7 @@ blockstore_free_(blockstore_t *bs)
     if (!bs)
         return;
     blockstore_batch_abort(bs);
+    bs_pack_close(bs);
     if (write_clean(bs, 1) < 0)
         log_warn("%s: could not record a clean close; the next open will repair", bs->dir);
     bs_pending_free(bs);

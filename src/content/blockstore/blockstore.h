@@ -1,26 +1,41 @@
 /* blockstore — content-addressed blocks on disk with an index in SQLite.
  *
- * Layout (docs/PERFORMANCE.md, "Blockstore", has the measurements behind it):
- *   <dir>/<shard>/<KEY>.data   one file per block, KEY = upper-case unpadded base32
- *                              of the binary multihash, shard = the two characters
- *                              before KEY's last one (kubo flatfs "next-to-last/2",
- *                              so a kubo user recognises the tree);
- *   <dir>/quarantine/          blocks that failed their hash check on read;
+ * Layout (docs/PERFORMANCE.md, "Content", has the measurements behind it). New
+ * blocks go to pack files (BLOCKSTORE_LAYOUT_PACK, the default):
+ *   <dir>/packs/<id>.pack      append-only files of records (a small header naming
+ *                              the block, then its bytes), closed for appends at
+ *                              256 MiB; SQLite `blocks` holds (pack, offset, size)
+ *                              and `packs` each pack's committed length;
+ * Stores written before packs (and BLOCKSTORE_LAYOUT_FILES) keep one file per block,
+ * still read, deleted and repaired as before:
+ *   <dir>/<shard>/<KEY>.data   KEY = upper-case unpadded base32 of the binary
+ *                              multihash, shard = the two characters before KEY's
+ *                              last one (kubo flatfs "next-to-last/2");
+ *   <dir>/quarantine/          bytes of blocks that failed their hash check on read;
  *   SQLite `blocks`            integer rowid, multihash (UNIQUE index), codec, size,
- *                              added time, present flag (content_migrations.h).
+ *                              added time, present flag, location
+ *                              (content_migrations.c).
  * Blocks are keyed by multihash, as in kubo: a CIDv0 and a CIDv1 of the same bytes
- * share one file.
+ * share one record. One file per 256 KiB block cost an inode allocation and a
+ * directory entry each, a third of `lester add`'s time; a pack costs one append.
  *
- * Durability. A put writes a temporary file, renames it into place and then inserts
- * the index row, so a kill -9 at any moment leaves at worst a file without a row
- * (or, after a delete, a row without a file). The store records a clean close in
- * SQLite; opening a store that was not closed cleanly scans the tree and repairs
- * both states (blockstore_repair()). fsync policy is blockstore_sync_t: by default a
- * single put is fsynced (file and directory) before it returns, while a batch
- * writes without fsync and makes everything durable at once (syncfs) before its
- * index rows commit. Power loss can lose an uncommitted batch, never mix states.
+ * Durability. Index rows only ever name synced bytes: a pack put appends its record,
+ * fdatasyncs the pack (a batch: once per flush) and only then commits its rows; a
+ * file put writes a temporary file and renames it before its row. A kill -9 at any
+ * moment leaves at worst records or files without rows (or, after a delete, a row
+ * without a file). The store records a clean close in SQLite; opening a store that
+ * was not closed cleanly repairs it (blockstore_repair()): records past a pack's
+ * committed length are verified and indexed up to the first torn one, where the
+ * pack is cut. fsync policy is blockstore_sync_t. Power loss can lose an
+ * uncommitted batch, never mix states.
  *
- * Threading: one thread (the event loop), like the db_t it borrows. GC
+ * GC (pin.h) deletes index rows; packs left less than half live are rewritten
+ * (live records copied to the current pack, synced, rows moved in one transaction,
+ * then the old pack unlinked), packs with nothing live are unlinked.
+ *
+ * Threading: one thread (the event loop), like the db_t it borrows; inside, one
+ * writer thread per store performs the pack appends (blockstore_writer.c), and every
+ * call that needs them on disk waits for it. GC
  * (pin.h) refuses to run while a batch is open or a hold is taken. */
 #ifndef LS_CONTENT_BLOCKSTORE_H
 #define LS_CONTENT_BLOCKSTORE_H
@@ -45,8 +60,9 @@
 typedef struct blockstore_t blockstore_t;
 
 typedef enum blockstore_sync_t {
-    /* default: a lone put fsyncs its file and directory; a batch is made durable
-     * by one syncfs() before its rows commit */
+    /* default: a lone put fsyncs its pack (or its file and directory); a batch is
+     * made durable by one fdatasync of the pack (syncfs for files) before its rows
+     * commit */
     BLOCKSTORE_SYNC_BATCH = 0,
     /* every put fsyncs its file and directory, inside a batch too (slowest) */
     BLOCKSTORE_SYNC_EACH,
@@ -54,11 +70,18 @@ typedef enum blockstore_sync_t {
     BLOCKSTORE_SYNC_NONE,
 } blockstore_sync_t;
 
+typedef enum blockstore_layout_t {
+    BLOCKSTORE_LAYOUT_PACK = 0, /* default: new blocks appended to pack files */
+    BLOCKSTORE_LAYOUT_FILES,    /* new blocks as one file each (the old layout) */
+} blockstore_layout_t;
+
 typedef struct blockstore_config_t {
-    uint64_t max_bytes;     /* disk quota in block bytes (repo.max_bytes); 0 = none */
-    size_t max_block;       /* 0 = BLOCKSTORE_DEFAULT_MAX_BLOCK; <= BLOCKSTORE_MAX_BLOCK */
-    blockstore_sync_t sync; /* see above */
-    size_t batch_flush;     /* 0 = BLOCKSTORE_DEFAULT_BATCH_FLUSH */
+    uint64_t max_bytes;         /* disk quota in block bytes (repo.max_bytes); 0 = none */
+    blockstore_layout_t layout; /* where new blocks go; both are always readable */
+    size_t max_block;           /* 0 = BLOCKSTORE_DEFAULT_MAX_BLOCK; <= BLOCKSTORE_MAX_BLOCK */
+    blockstore_sync_t sync;     /* see above */
+    size_t batch_flush;         /* 0 = BLOCKSTORE_DEFAULT_BATCH_FLUSH */
+    uint64_t pack_max;          /* a pack takes no appends past this; 0 = 256 MiB */
 } blockstore_config_t;
 
 typedef struct blockstore_stat_t {
@@ -109,13 +132,17 @@ int blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size
 /** As blockstore_put(), without hashing: for callers that have just computed `cid`
  *  from these very bytes (the UnixFS importer) or verified them (Bitswap), so a
  *  block is hashed once on its way in. Passing bytes that do not match `cid` stores
- *  a corrupt block (caught by blockstore_get(), which always verifies). */
+ *  a corrupt block, served as it is until the store is reopened (then
+ *  blockstore_get() catches it): a bug in the caller. */
 int blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
 
 /** Append the block `cid` to `out`. The bytes are verified against the multihash:
  *  a block damaged on disk is moved to quarantine/, dropped from the index and
- *  reported as LS_ECORRUPT (fetch it again). LS_ENOENT if not held; LS_ETOOBIG if
- *  `out` cannot take it; -errno on I/O errors. `out` is unchanged on error. */
+ *  reported as LS_ECORRUPT (fetch it again). Blocks this process appended to a pack
+ *  since it opened the store are not hashed again: every put hashed them on the
+ *  way in (or its caller did, blockstore_put_hashed()), so `lester get` writing
+ *  out a file it has just downloaded hashes each block once, not twice. LS_ENOENT if not held;
+ * LS_ETOOBIG if `out` cannot take it; -errno on I/O errors. `out` is unchanged on error. */
 int blockstore_get(blockstore_t *bs, const cid_t *cid, buf_t *out);
 
 /** True if the block is held (index lookup, no disk I/O). */
@@ -160,14 +187,18 @@ void blockstore_release(blockstore_t *bs);
 int blockstore_stat(blockstore_t *bs, blockstore_stat_t *out);
 
 typedef struct blockstore_repair_t {
-    uint64_t rows_dropped;  /* index rows whose file was missing or the wrong size */
-    uint64_t files_indexed; /* verified files that had no row */
-    uint64_t files_removed; /* temporaries and unverifiable files (quarantined) */
+    uint64_t rows_dropped;  /* index rows whose file or pack bytes were missing */
+    uint64_t files_indexed; /* verified files or pack records that had no row */
+    uint64_t files_removed; /* temporaries, unverifiable files (quarantined), packs
+                             * of an interrupted compaction */
+    uint64_t bytes_cut;     /* torn pack tails cut off */
 } blockstore_repair_t;
 
-/** Reconcile files and index: drop rows without a file of the right size (kept,
- *  marked absent, if a pin refers to them), index verified files without a row
- *  (codec raw), quarantine files that fail verification, delete temporaries. Run
+/** Reconcile files, packs and index: drop rows without a file of the right size or
+ *  past the end of their pack (kept, marked absent, if a pin refers to them), index
+ *  verified files (codec raw) and pack records (with their codec) without a row,
+ *  quarantine files that fail verification, cut a pack at its first record that
+ *  fails (only past its committed length), delete temporaries. Run
  *  by blockstore_open() after an unclean shutdown; may be called at any time
  *  outside a batch. `report` may be NULL. 0, LS_ELOCKED in a batch, -errno or a
  *  db error. */

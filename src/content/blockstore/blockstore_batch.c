@@ -85,13 +85,17 @@ bs_pending_add(blockstore_t *bs, const bs_pending_t *p)
     return bs->npending >= bs->cfg.batch_flush ? bs_batch_flush(bs) : 0;
 }
 
-/* Files before rows: after this, every pending file (and its directory entry) is
- * on disk, so a committed row never names a file a power loss can take away. */
+/* Bytes before rows: after this, every pending record (or file and its directory
+ * entry) is on disk, so a committed row never names bytes a power loss can take
+ * away. A batch's records all sit in the current pack (bs_pack_append() flushes
+ * before it rolls over), so one fdatasync covers them. */
 static int
 sync_files(blockstore_t *bs)
 {
+    if (bs->cfg.layout == BLOCKSTORE_LAYOUT_PACK)
+        return bs_pack_sync(bs); /* waits for the writer thread in every mode */
     if (bs->cfg.sync != BLOCKSTORE_SYNC_BATCH)
-        return 0; /* EACH synced every file already; NONE never does */
+        return 0; /* EACH synced every put already; NONE never does */
     return syncfs(bs->dirfd) < 0 ? -errno : 0;
 }
 
@@ -108,9 +112,12 @@ bs_batch_flush(blockstore_t *bs)
     uint64_t now = clock_wall_ms();
     for (size_t i = 0; i < bs->npending && rc == 0; i++)
         rc = bs_row_store(bs, &bs->pending[i], now);
+    uint64_t committed = bs->cur_committed;
+    rc = rc == 0 ? bs_pack_commit_size(bs) : rc;
     rc = rc == 0 ? db_commit(bs->db) : rc;
     if (rc < 0) {
         db_rollback(bs->db);
+        bs->cur_committed = committed;
         return rc; /* still pending: commit again or abort */
     }
     pending_reset(bs);
@@ -144,11 +151,12 @@ blockstore_batch_abort(blockstore_t *bs)
         return;
     for (size_t i = 0; i < bs->npending; i++) {
         const bs_pending_t *p = &bs->pending[i];
-        if (bs_file_unlink(bs, &p->mh) < 0)
+        if (p->loc.pack == 0 && bs_file_unlink(bs, &p->mh) < 0)
             log_warn("%s: could not remove an aborted block; the next repair will", bs->dir);
         bs->blocks -= bs->blocks > 0;
         bs->bytes -= LS_MIN(bs->bytes, p->size);
     }
+    bs_pack_rewind(bs); /* the pending records are the pack's uncommitted tail */
     pending_reset(bs);
     bs->in_batch = false;
 }

@@ -14,13 +14,48 @@
 /* Longest root directory accepted, leaving room for "/xx/<key>.data.tmp-...". */
 #define BS_DIR_MAX (PATH_MAX - BS_KEY_MAX - 64)
 
+/* Pack files (blockstore_pack.c): a pack is closed for appends past this size, so
+ * compaction after a GC copies at most this much to free a pack. */
+#define BS_PACK_MAX ((uint64_t)256 << 20)
+/* Read descriptors of packs kept open (pread on cached fds). */
+#define BS_PACK_FDS 16
+/* A pack record: "LBK1", u32 LE data length, u64 LE codec, u8 multihash length,
+ * the binary multihash, then the block's bytes. */
+#define BS_REC_FIXED 17
+#define BS_REC_MAX_HDR (BS_REC_FIXED + MULTIHASH_MAX_LEN)
+
+/** Where a block's bytes are: `pack` > 0 names a pack file and `off` the offset of
+ *  the bytes in it; `pack` == 0 is a file of the flatfs layout. */
+typedef struct bs_loc_t {
+    int64_t pack;
+    uint64_t off;
+} bs_loc_t;
+
 /** A put of a batch whose index row is not written yet. */
 typedef struct bs_pending_t {
     multihash_t mh;
     uint64_t codec;
     uint64_t size;
     int64_t row_id; /* > 0: an absent row to mark present; 0: insert */
+    bs_loc_t loc;
 } bs_pending_t;
+
+/** A decoded pack record header. */
+typedef struct bs_record_t {
+    multihash_t mh;
+    uint64_t codec;
+    uint32_t len;   /* the block's bytes that follow the header */
+    size_t hdr_len; /* bytes of the header */
+} bs_record_t;
+
+/** The pack writer thread (blockstore_writer.c). */
+typedef struct bs_writer_t bs_writer_t;
+
+/** One cached read descriptor. */
+typedef struct bs_packfd_t {
+    int64_t id; /* 0: free */
+    int fd;
+} bs_packfd_t;
 
 struct blockstore_t {
     char *dir;               /* owned */
@@ -35,7 +70,31 @@ struct blockstore_t {
     size_t npending, pending_cap;
     uint32_t *slots; /* open-addressing index into pending, 0 = empty */
     size_t nslots;   /* power of two, >= 2 * pending_cap */
+    /* packs (BLOCKSTORE_LAYOUT_PACK): <dir>/packs/<id>.pack, appended to one at a
+     * time; `cur_size` is where the next record goes (the writer thread may not
+     * have written all before it yet), `cur_committed` its length when its last
+     * rows were committed (an aborted batch truncates back to it) */
+    int packs_dirfd;
+    int64_t cur_pack; /* 0: none open yet */
+    int cur_fd;
+    uint64_t cur_size, cur_committed;
+    bs_packfd_t fds[BS_PACK_FDS];
+    size_t fd_next;
+    /* records at or after (fresh_pack, fresh_off), in pack order, were appended by
+     * this process, each hashed on its way in: reads of them skip the hash */
+    int64_t fresh_pack;
+    uint64_t fresh_off;
+    bs_writer_t *writer; /* owned; appends to the current pack */
+    int pack_err;        /* a failed append: no row may commit until a rewind */
 };
+
+/** True if the bytes at `loc` were written (and hashed) since the store opened. */
+static inline bool
+bs_is_fresh(const blockstore_t *bs, const bs_loc_t *loc)
+{
+    return loc->pack > bs->fresh_pack ||
+           (loc->pack == bs->fresh_pack && loc->pack > 0 && loc->off >= bs->fresh_off);
+}
 
 /* ---- blockstore_file.c: names and file I/O ---- */
 
@@ -62,6 +121,10 @@ int bs_file_quarantine(blockstore_t *bs, const multihash_t *mh);
  *  NULL), 0 if absent, or a db error. */
 int bs_row_find(blockstore_t *bs, const multihash_t *mh, int64_t *id, uint64_t *size,
                 bool *present);
+/** As bs_row_find() for a present block, with its location: 1, 0 if not held, or a
+ *  db error. */
+int bs_row_locate(blockstore_t *bs, const multihash_t *mh, int64_t *id, uint64_t *size,
+                  bs_loc_t *loc);
 /** Forget a block whose file is gone: delete its row, or mark it absent if a pin
  *  refers to it; adjust the counters. 0 or a db error. */
 int bs_row_lost(blockstore_t *bs, int64_t id, uint64_t size);
@@ -69,6 +132,84 @@ int bs_row_lost(blockstore_t *bs, int64_t id, uint64_t size);
 int bs_load_counters(blockstore_t *bs);
 /** Insert (row_id == 0) or mark present the row of one put. 0 or a db error. */
 int bs_row_store(blockstore_t *bs, const bs_pending_t *p, uint64_t now_ms);
+
+/* ---- blockstore_pack.c: pack files ---- */
+
+/** Write the record header for a block into `out`; returns its length. */
+size_t bs_record_encode(const multihash_t *mh, uint64_t codec, uint32_t len,
+                        uint8_t out[BS_REC_MAX_HDR]);
+/** Decode a record header from `p[0..n)` (bytes read from disk: untrusted). Returns
+ *  the header length (> 0), 0 if `p` ends before the header does, or LS_ECORRUPT
+ *  (bad magic, bad multihash, data length over `max_block`). */
+int bs_record_decode(const uint8_t *p, size_t n, size_t max_block, bs_record_t *out);
+/** "<dir>/packs/<id>.pack" into `path` (PATH_MAX bytes). 0 or LS_EINVAL. */
+int bs_pack_path(const blockstore_t *bs, int64_t id, char *path);
+/** Open the packs directory and pick the pack to append to (after any repair).
+ *  0 or -errno / a db error. */
+int bs_pack_open(blockstore_t *bs);
+/** Record the append position as committed and close every descriptor. */
+void bs_pack_close(blockstore_t *bs);
+/** Append one record to the current pack (rolling over to a new pack past
+ *  BS_PACK_MAX, which flushes an open batch first); `*loc` is where the bytes go.
+ *  The write itself is queued to the writer thread: its error comes back from the
+ *  next bs_pack_sync(). 0, -errno or a db error (then nothing was appended). */
+int bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const uint8_t *data,
+                   size_t len, bs_loc_t *loc);
+/** Wait for the queued appends. 0, or the error of a failed one (which sticks
+ *  until bs_pack_rewind()). */
+int bs_pack_drain(blockstore_t *bs);
+/** Wait for the queued appends, then fdatasync the current pack (unless sync is
+ *  NONE). Call it before any row naming appended bytes commits. 0 or -errno (a
+ *  failed append stays an error until bs_pack_rewind()). */
+int bs_pack_sync(blockstore_t *bs);
+/** Store the current pack's append position as its committed size (inside the
+ *  caller's transaction, if any). 0 or a db error. */
+int bs_pack_commit_size(blockstore_t *bs);
+/** Truncate the current pack back to its committed size (abort); clears a failed
+ *  append. */
+void bs_pack_rewind(blockstore_t *bs);
+/** Append the `size` bytes at `loc` to `out`. 0, LS_ECORRUPT if the pack is short,
+ *  LS_ETOOBIG if `out` is full, -errno. */
+int bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out);
+/** A read descriptor for pack `id` (cached; do not close it). fd or -errno. */
+int bs_pack_fd(blockstore_t *bs, int64_t id);
+/** Close the cached descriptor of pack `id`, if any (before unlinking it). */
+void bs_pack_forget(blockstore_t *bs, int64_t id);
+/** Keep the bytes of a block that failed its hash check in quarantine/. */
+void bs_quarantine_bytes(blockstore_t *bs, const multihash_t *mh, const uint8_t *p, size_t n);
+
+/* ---- blockstore_writer.c ---- */
+
+struct iovec;
+/** Start the writer thread. Never returns NULL (aborts like an allocation). */
+bs_writer_t *bs_writer_new(void);
+/** Write what is queued, stop the thread, free it. NULL is a no-op. */
+void bs_writer_free_(bs_writer_t *w);
+#define bs_writer_free(w) FREE_AND_NULL(bs_writer_t, bs_writer_free_, (w))
+/** Queue `iov[0..n)` (copied) to be written at `off` of `fd`; waits while the queue
+ *  is full. `hint`: start the kernel's writeback early (a syncing store). */
+void bs_writer_submit(bs_writer_t *w, int fd, uint64_t off, const struct iovec *iov, int n,
+                      bool hint);
+/** Wait until everything queued is written. 0, or the first write error since the
+ *  last drain (-errno). */
+int bs_writer_drain(bs_writer_t *w);
+/** True if nothing is queued. */
+bool bs_writer_idle(bs_writer_t *w);
+
+/* ---- blockstore_pack_repair.c ---- */
+
+/** Reconcile pack files and index (inside repair's transaction): rows past the
+ *  end of their pack dropped, packs of an interrupted compaction removed, records
+ *  past a pack's committed size verified and indexed, a torn tail cut off. */
+int bs_pack_repair(blockstore_t *bs, blockstore_repair_t *rep);
+/** Drop rows whose pack is missing or too short. Adds to rep->rows_dropped. */
+int bs_pack_check_rows(blockstore_t *bs, blockstore_repair_t *rep);
+
+/* ---- blockstore_compact.c ---- */
+
+/** Rewrite packs whose live bytes fell under half their size (after a GC) and
+ *  delete packs with nothing live. Adds what was freed on disk to `*freed`. */
+int bs_compact(blockstore_t *bs, uint64_t *freed);
 
 /* ---- blockstore_batch.c ---- */
 

@@ -4,9 +4,45 @@
 
 #define LOG_MODULE "blockstore"
 
+#include <errno.h>
+
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
+
+/* Write the bytes where the layout puts them; `p->loc` is filled in. */
+static int
+write_block(blockstore_t *bs, bs_pending_t *p, const uint8_t *data, size_t len, bool sync)
+{
+    if (bs->cfg.layout == BLOCKSTORE_LAYOUT_FILES)
+        return bs_file_write(bs, &p->mh, data, len, sync);
+    int rc = bs_pack_append(bs, &p->mh, p->codec, data, len, &p->loc);
+    /* a lone put's row follows at once: its bytes must be written first (synced
+     * too, unless the store never syncs) */
+    if (rc == 0 && (sync || !bs->in_batch) && (rc = bs_pack_sync(bs)) < 0 && !bs->in_batch)
+        bs_pack_rewind(bs);
+    return rc;
+}
+
+/* A lone put: its row, and for a pack the pack's new committed length, in one
+ * transaction (one WAL commit, as the row alone was). */
+static int
+store_row(blockstore_t *bs, const bs_pending_t *p)
+{
+    if (p->loc.pack == 0)
+        return bs_row_store(bs, p, clock_wall_ms());
+    uint64_t committed = bs->cur_committed;
+    int rc = db_begin(bs->db);
+    if (rc == 0 && (rc = bs_row_store(bs, p, clock_wall_ms())) == 0 &&
+        (rc = bs_pack_commit_size(bs)) == 0)
+        rc = db_commit(bs->db);
+    if (rc < 0) {
+        db_rollback(bs->db);
+        bs->cur_committed = committed; /* the record is an uncommitted tail: cut it */
+        bs_pack_rewind(bs);
+    }
+    return rc;
+}
 
 static int
 put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool verify)
@@ -28,15 +64,16 @@ put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool ve
         return LS_ELIMIT;
     bool sync = bs->cfg.sync == BLOCKSTORE_SYNC_EACH ||
                 (bs->cfg.sync == BLOCKSTORE_SYNC_BATCH && !bs->in_batch);
-    bs_pending_t p = {cid->hash, cid->codec, len, rc == 1 ? id : 0};
-    if ((rc = bs_file_write(bs, &cid->hash, data, len, sync)) < 0)
+    bs_pending_t p = {cid->hash, cid->codec, len, rc == 1 ? id : 0, {0, 0}};
+    if ((rc = write_block(bs, &p, data, len, sync)) < 0)
         return rc;
     bs->blocks++;
     bs->bytes += len;
     if (bs->in_batch)
         return bs_pending_add(bs, &p);
-    if ((rc = bs_row_store(bs, &p, clock_wall_ms())) < 0) {
-        bs_file_unlink(bs, &cid->hash);
+    if ((rc = store_row(bs, &p)) < 0) {
+        if (p.loc.pack == 0)
+            bs_file_unlink(bs, &cid->hash);
         bs->blocks--;
         bs->bytes -= len;
     }
@@ -55,31 +92,56 @@ blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, s
     return put(bs, cid, data, len, false);
 }
 
-/* The file failed its hash check: keep it for inspection, forget the block. */
+/* The bytes failed their hash check: keep them for inspection, forget the block. */
 static int
-drop_corrupt(blockstore_t *bs, const cid_t *cid)
+drop_corrupt(blockstore_t *bs, const cid_t *cid, const bs_loc_t *loc, const uint8_t *p, size_t n)
 {
     int64_t id;
     uint64_t size;
     bool present;
     log_warn("%s: a block failed its hash check; moved to quarantine/", bs->dir);
-    int rc = bs_file_quarantine(bs, &cid->hash);
-    if (rc < 0)
-        log_error("%s: quarantine: %s", bs->dir, ls_strerror(rc));
-    rc = bs_row_find(bs, &cid->hash, &id, &size, &present);
+    if (loc->pack > 0) {
+        if (p) /* NULL: the pack ended early, nothing to keep */
+            bs_quarantine_bytes(bs, &cid->hash, p, n);
+    } else {
+        int rc = bs_file_quarantine(bs, &cid->hash);
+        if (rc < 0)
+            log_error("%s: quarantine: %s", bs->dir, ls_strerror(rc));
+    }
+    if (bs->in_batch && bs_pending_find(bs, &cid->hash))
+        return LS_ECORRUPT; /* not indexed yet: the next repair drops it */
+    int rc = bs_row_find(bs, &cid->hash, &id, &size, &present);
     if (rc == 1 && present)
         bs_row_lost(bs, id, size);
     return LS_ECORRUPT;
+}
+
+/* Where the block is: 1 with its location and size, 0 if not held, or an error. */
+static int
+locate(blockstore_t *bs, const multihash_t *mh, bs_loc_t *loc, uint64_t *size)
+{
+    const bs_pending_t *p = bs->in_batch ? bs_pending_find(bs, mh) : NULL;
+    if (p) {
+        *loc = p->loc;
+        *size = p->size;
+        return 1;
+    }
+    int64_t id;
+    return bs_row_locate(bs, mh, &id, size, loc);
 }
 
 int
 blockstore_get(blockstore_t *bs, const cid_t *cid, buf_t *out)
 {
     size_t old = out->len;
-    int rc = bs_file_read(bs, &cid->hash, out);
+    bs_loc_t loc;
+    uint64_t size;
+    int rc = locate(bs, &cid->hash, &loc, &size);
+    if (rc <= 0)
+        return rc < 0 ? rc : LS_ENOENT;
+    rc = loc.pack > 0 ? bs_pack_read(bs, &loc, size, out) : bs_file_read(bs, &cid->hash, out);
     if (rc == -ENOENT) {
         int64_t id;
-        uint64_t size;
         bool present;
         /* a row without its file (lost outside Lester): forget it */
         if (bs_row_find(bs, &cid->hash, &id, &size, &present) == 1 && present)
@@ -87,12 +149,14 @@ blockstore_get(blockstore_t *bs, const cid_t *cid, buf_t *out)
         return LS_ENOENT;
     }
     if (rc == LS_ECORRUPT)
-        return drop_corrupt(bs, cid);
+        return drop_corrupt(bs, cid, &loc, NULL, 0);
     if (rc < 0)
         return rc;
-    if (!multihash_verify(&cid->hash, out->data ? out->data + old : NULL, out->len - old)) {
+    const uint8_t *got = out->data ? out->data + old : NULL;
+    if (!bs_is_fresh(bs, &loc) && !multihash_verify(&cid->hash, got, out->len - old)) {
+        rc = drop_corrupt(bs, cid, &loc, got, out->len - old);
         buf_truncate(out, old);
-        return drop_corrupt(bs, cid);
+        return rc;
     }
     return 0;
 }
@@ -147,8 +211,13 @@ blockstore_delete(blockstore_t *bs, const cid_t *cid)
     if ((rc = is_referenced(bs, id)) != 0)
         return rc < 0 ? rc : LS_EACCES;
     /* file first: a crash in between leaves a row without a file, which the
-     * next open drops without reading anything */
-    if ((rc = bs_file_unlink(bs, &cid->hash)) < 0)
+     * next open drops without reading anything; a pack record just loses its row
+     * (its space comes back when a GC compacts the pack) */
+    bs_loc_t loc = {0, 0};
+    uint64_t sz;
+    if ((rc = bs_row_locate(bs, &cid->hash, &id, &sz, &loc)) < 0)
+        return rc;
+    if (loc.pack == 0 && (rc = bs_file_unlink(bs, &cid->hash)) < 0)
         return rc;
     return bs_row_lost(bs, id, size);
 }

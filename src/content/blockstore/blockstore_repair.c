@@ -1,7 +1,8 @@
-/* blockstore_repair — reconcile block files and index rows after an unclean
- * shutdown (blockstore.h, "Durability"). Two passes: rows whose file is missing or
- * has the wrong size (stat only, no reads), then files without a row (each read and
- * verified before it is indexed; at most a batch's worth after a crash). */
+/* blockstore_repair — reconcile block files, packs and index rows after an unclean
+ * shutdown (blockstore.h, "Durability"). Three passes: rows whose file is missing
+ * or has the wrong size (stat only, no reads), packs (blockstore_pack_repair.c),
+ * then files without a row (each read and verified before it is indexed; at most
+ * a batch's worth after a crash). */
 #include "content/blockstore/blockstore_internal.h"
 
 #define LOG_MODULE "blockstore"
@@ -30,7 +31,8 @@ typedef struct lost_row_t {
 static int
 check_rows(blockstore_t *bs, blockstore_repair_t *rep)
 {
-    sqlite3_stmt *st = db_stmt(bs->db, "SELECT id, mh, size FROM blocks WHERE present = 1");
+    sqlite3_stmt *st = db_stmt(bs->db, "SELECT id, mh, size FROM blocks "
+                                       "WHERE present = 1 AND pack IS NULL");
     if (!st)
         return LS_EIO;
     lost_row_t *lost = NULL;
@@ -154,7 +156,8 @@ blockstore_repair(blockstore_t *bs, blockstore_repair_t *report)
     int rc = db_begin(bs->db);
     if (rc < 0)
         return rc;
-    if ((rc = check_rows(bs, &rep)) == 0 && (rc = check_files(bs, &rep)) == 0)
+    if ((rc = check_rows(bs, &rep)) == 0 && (rc = bs_pack_repair(bs, &rep)) == 0 &&
+        (rc = check_files(bs, &rep)) == 0)
         rc = db_commit(bs->db);
     if (rc < 0)
         db_rollback(bs->db);

@@ -28,5 +28,18 @@ const db_migration_t content_migrations[] = {
       "CREATE TABLE blockstore_state ("
       "  key TEXT PRIMARY KEY,"
       "  value INTEGER NOT NULL) WITHOUT ROWID;" },
+    /* Pack files (blockstore.h): a block's location is (pack, off); NULL pack is a
+     * file of the flatfs layout, so stores from before keep working unchanged.
+     * packs.size is the length up to which every record is indexed or garbage
+     * (repair scans from there); dead marks a pack a compaction has emptied and
+     * is about to unlink. */
+    { 401, "blockstore pack files",
+      "ALTER TABLE blocks ADD COLUMN pack INTEGER;"
+      "ALTER TABLE blocks ADD COLUMN off INTEGER;"
+      "CREATE INDEX blocks_pack ON blocks(pack) WHERE pack IS NOT NULL;"
+      "CREATE TABLE packs ("
+      "  id INTEGER PRIMARY KEY,"
+      "  size INTEGER NOT NULL,"
+      "  dead INTEGER NOT NULL DEFAULT 0);" },
 };
 const size_t content_migrations_len = LS_ARRAY_LEN(content_migrations);

@@ -17,13 +17,15 @@ typedef struct victim_t {
     int64_t id;
     uint64_t size;
     bool present;
+    bool in_pack; /* nothing to unlink: compaction reclaims the space */
     multihash_t mh;
 } victim_t;
 
 static int
 select_victims(blockstore_t *bs, victim_t *v, size_t *n)
 {
-    sqlite3_stmt *st = db_stmt(bs->db, "SELECT id, mh, size, present FROM blocks b WHERE NOT "
+    sqlite3_stmt *st = db_stmt(bs->db, "SELECT id, mh, size, present, pack IS NOT NULL "
+                                       "FROM blocks b WHERE NOT "
                                        "EXISTS (SELECT 1 FROM pin_refs r WHERE r.block_id = b.id) "
                                        "LIMIT ?");
     if (!st)
@@ -37,6 +39,7 @@ select_victims(blockstore_t *bs, victim_t *v, size_t *n)
         x->id = sqlite3_column_int64(st, 0);
         x->size = (uint64_t)sqlite3_column_int64(st, 2);
         x->present = sqlite3_column_int(st, 3) != 0;
+        x->in_pack = sqlite3_column_int(st, 4) != 0;
         if (multihash_decode(sqlite3_column_blob(st, 1), (size_t)len, &x->mh) != len)
             x->present = false; /* no file name: just drop the row */
         (*n)++;
@@ -75,7 +78,7 @@ gc_round(blockstore_t *bs, victim_t *v, blockstore_gc_result_t *res, size_t *n)
     int rc = select_victims(bs, v, n);
     size_t done = 0;
     for (; rc == 0 && done < *n; done++) {
-        if (v[done].present && (rc = bs_file_unlink(bs, &v[done].mh)) < 0)
+        if (v[done].present && !v[done].in_pack && (rc = bs_file_unlink(bs, &v[done].mh)) < 0)
             break;
     }
     int rc2 = delete_rows(bs, v, done);
@@ -95,7 +98,7 @@ gc_round(blockstore_t *bs, victim_t *v, blockstore_gc_result_t *res, size_t *n)
 int
 blockstore_gc(blockstore_t *bs, blockstore_gc_result_t *out)
 {
-    blockstore_gc_result_t res = {0, 0};
+    blockstore_gc_result_t res = {0};
     if (bs->in_batch || bs->holds > 0)
         return LS_ELOCKED;
     victim_t *v = ls_malloc(GC_ROUND * sizeof *v);
@@ -105,10 +108,13 @@ blockstore_gc(blockstore_t *bs, blockstore_gc_result_t *out)
         rc = gc_round(bs, v, &res, &n);
     } while (rc == 0 && n == GC_ROUND);
     free(v);
+    if (rc == 0)
+        rc = bs_compact(bs, &res.pack_bytes);
     if (rc < 0)
         log_error("%s: gc: %s", bs->dir, ls_strerror(rc));
-    log_info("%s: gc freed %llu blocks, %llu bytes", bs->dir, (unsigned long long)res.blocks,
-             (unsigned long long)res.bytes);
+    log_info("%s: gc freed %llu blocks, %llu bytes (%llu bytes of packs)", bs->dir,
+             (unsigned long long)res.blocks, (unsigned long long)res.bytes,
+             (unsigned long long)res.pack_bytes);
     if (out)
         *out = res;
     return rc;

@@ -79,14 +79,16 @@ bool pin_is_pinned(blockstore_t *bs, const cid_t *cid);
 int pin_missing(blockstore_t *bs, blockstore_cidlist_t *out, size_t max);
 
 typedef struct blockstore_gc_result_t {
-    uint64_t blocks; /* blocks freed */
-    uint64_t bytes;  /* bytes freed */
+    uint64_t blocks;     /* blocks freed */
+    uint64_t bytes;      /* bytes freed */
+    uint64_t pack_bytes; /* pack file bytes given back to the disk by compaction */
 } blockstore_gc_result_t;
 
-/** Delete every block that no pin protects. `out` may be NULL. 0; LS_ELOCKED while
- *  a batch is open or a hold is taken (nothing deleted); -errno or a db error
- *  (blocks freed so far stay freed and are counted). A kill -9 during GC leaves
- *  rows without files, repaired at the next open. */
+/** Delete every block that no pin protects, then compact the packs left less than
+ *  half live (blockstore.h). `out` may be NULL. 0; LS_ELOCKED while a batch is
+ *  open or a hold is taken (nothing deleted); -errno or a db error (blocks freed
+ *  so far stay freed and are counted). A kill -9 during GC leaves rows without
+ *  files, or a pack a compaction emptied, both finished at the next open. */
 int blockstore_gc(blockstore_t *bs, blockstore_gc_result_t *out);
 
 #endif

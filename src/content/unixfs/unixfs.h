@@ -13,10 +13,12 @@
  *   - Tsize of a link is the cumulative size of the subgraph: raw leaf = its length,
  *     dag-pb node = its block length + the Tsizes of its links.
  * A directory is a dag-pb node with Data {Type Directory} and one named link per
- * entry, sorted by name bytes. HAMT sharding is unsupported: a directory that
- * ipfs-unixfs-importer would shard (sum of name bytes + CID bytes over 262144, about
- * 5,000 entries with short names) is refused with LS_ENOTSUP rather than given a
- * CID other implementations would not produce. Modes and mtimes are not written.
+ * entry, sorted by name bytes. A directory ipfs-unixfs-importer would shard (its
+ * links-bytes estimate — name bytes + CID bytes of the entries that count, see
+ * unixfs_dir_add_subdir() — over shard_threshold, 262144 by default: about 5,000
+ * entries with short names) is written as a HAMT shard tree exactly as that importer
+ * writes it (unixfs_hamt.h); sharded directories from kubo and helia are read too.
+ * Modes and mtimes are not written.
  *
  * Blocks leave through a put callback (the caller stores them); reading goes
  * through a get callback, and every block got is checked against its CID. */
@@ -27,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "content/crypt/crypt.h"
 #include "content/unixfs/unixfs_data.h"
 #include "lib/buf/buf.h"
 #include "lib/cid/cid.h"
@@ -43,8 +46,10 @@
 
 /** Import parameters; zero fields take kubo's values. */
 typedef struct unixfs_params_t {
-    size_t chunk_size; /* 0: 262144; at most CHUNKER_MAX_SIZE */
-    size_t max_links;  /* 0: 174; 2..UNIXFS_MAX_LINKS */
+    size_t chunk_size;      /* 0: 262144; at most CHUNKER_MAX_SIZE */
+    size_t max_links;       /* 0: 174; 2..UNIXFS_MAX_LINKS */
+    size_t shard_threshold; /* 0: UNIXFS_SHARD_THRESHOLD; directories whose estimate
+                               passes it are HAMT-sharded (helia's shardSplitThresholdBytes) */
 } unixfs_params_t;
 
 /** The root of an imported file or directory. */
@@ -87,21 +92,40 @@ unixfs_dir_t *unixfs_dir_new(void);
 void unixfs_dir_free_(unixfs_dir_t *d); /* NULL is a no-op */
 #define unixfs_dir_free(d) FREE_AND_NULL(unixfs_dir_t, unixfs_dir_free_, (d))
 
+/** Shard the directory when its estimate passes `bytes` (0: UNIXFS_SHARD_THRESHOLD). */
+void unixfs_dir_set_shard_threshold(unixfs_dir_t *d, size_t bytes);
+
 /** Add entry `name` (copied; UTF-8 bytes, not empty, no '/', not "." or "..")
- *  pointing at `child`. 0; LS_EINVAL for a bad name; LS_EEXIST if the name is
- *  already there; LS_ENOTSUP once the directory would need HAMT sharding. */
+ *  pointing at `child`; it counts towards the sharding estimate. 0; LS_EINVAL for a
+ *  bad name; LS_EEXIST if the name is already there. */
 int unixfs_dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *child);
 
-/** Encode the directory node, put it, set `*out`. 0, put's error or LS_ETOOBIG. */
+/** unixfs_dir_add() for a directory imported in the same run. ipfs-unixfs-importer
+ *  decides to shard while it builds the tree, when a subdirectory with entries has no
+ *  CID yet, so only an `empty` subdirectory counts towards its parent's estimate; the
+ *  same rule gives the same CIDs. */
+int unixfs_dir_add_subdir(unixfs_dir_t *d, const char *name, const unixfs_result_t *child,
+                          bool empty);
+
+/** Encode the directory node (or, past the threshold, its HAMT shards), put it, set
+ *  `*out`. 0, put's error or LS_ETOOBIG. */
 int unixfs_dir_finish(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_result_t *out);
 
 /** Import a regular file or, recursively, a directory from the local file system
  *  (`lester add [-r]`). Entries other than regular files and directories
  *  (symlinks, sockets, ...) are skipped; hidden files are included. 0; -errno
- *  from the file system; LS_ENOTSUP for a directory needing sharding; LS_ELIMIT
- *  past UNIXFS_MAX_DEPTH nested directories; or put's error. */
+ *  from the file system; LS_ELIMIT past UNIXFS_MAX_DEPTH nested directories; or
+ *  put's error. Directories are sharded past params->shard_threshold. */
 int unixfs_add_path(const char *path, const unixfs_params_t *params, unixfs_put_fn put, void *ctx,
                     unixfs_result_t *out);
+
+/** unixfs_add_path() with every regular file's bytes encrypted under `key` (borrowed;
+ *  content/crypt) before they are chunked (`lester add -r --encrypt`): each file is an
+ *  ordinary UnixFS file holding an LSENC stream. Names and the tree's shape stay
+ *  visible. `key` NULL is unixfs_add_path(). Errors as unixfs_add_path(). */
+int unixfs_add_path_encrypted(const char *path, const unixfs_params_t *params,
+                              const crypt_key_t *key, unixfs_put_fn put, void *ctx,
+                              unixfs_result_t *out);
 
 /* ---- reading (unixfs_read.c) ---- */
 
@@ -121,13 +145,18 @@ typedef int (*unixfs_dirent_fn)(void *ctx, const char *name, const cid_t *cid, u
 typedef struct unixfs_source_t {
     unixfs_get_fn get;
     void *ctx;
+    /* true if `get` returns only bytes it checked against the CID (the blockstore
+     * does): the reader then does not hash them a second time */
+    bool verified;
 } unixfs_source_t;
 
 /** What a root is. */
 typedef struct unixfs_stat_t {
-    unixfs_type_t type; /* UNIXFS_FILE for raw leaves too */
+    unixfs_type_t type; /* UNIXFS_FILE for raw leaves too; UNIXFS_DIRECTORY for a HAMT
+                           shard too */
     uint64_t filesize;  /* file bytes; 0 for directories */
-    size_t n_links;     /* entries of a directory, children of a file node */
+    size_t n_links;     /* entries of a directory (links of the root shard of a HAMT
+                           one), children of a file node */
 } unixfs_stat_t;
 
 /** Stat the node at `root` (one block fetched). 0; LS_ECORRUPT if the block does
@@ -147,8 +176,9 @@ int unixfs_cat(const cid_t *root, uint64_t offset, uint64_t length, const unixfs
 
 /** Call `fn` for each entry of the directory at `root`, in link order. Names that
  *  are empty, "." or "..", or contain '/' or NUL make the directory LS_EPROTO
- *  (before `fn` is called at all). -ENOTDIR if not a directory; LS_ENOTSUP for a
- *  HAMT-sharded directory; other errors as unixfs_stat(). */
+ *  (before `fn` is called at all). A HAMT-sharded directory is walked shard by shard
+ *  (errors of unixfs_hamt_ls(): there the check is per shard). -ENOTDIR if not a
+ *  directory; other errors as unixfs_stat(). */
 int unixfs_ls(const cid_t *root, const unixfs_source_t *src, unixfs_dirent_fn fn, void *fctx);
 
 /** Fetch the block `cid` through `src` into `out` (cleared first) and verify it.

@@ -1,5 +1,5 @@
-/* unixfs_dir — flat UnixFS directories and importing from the file system; see
- * unixfs.h. */
+/* unixfs_dir — UnixFS directories (flat, or HAMT-sharded past the threshold:
+ * unixfs_hamt.c) and importing from the file system; see unixfs.h. */
 #include "content/unixfs/unixfs.h"
 
 #include <dirent.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "content/dagpb/dagpb.h"
+#include "content/unixfs/unixfs_hamt.h"
 #include "lib/err/err.h"
 #include "lib/varint/varint.h"
 
@@ -22,13 +23,22 @@ typedef struct dirent_rec_t {
 struct unixfs_dir_t {
     dirent_rec_t *e;
     size_t n, cap;
-    size_t estimate; /* importer's links-bytes estimate: name bytes + CID bytes */
+    size_t estimate;  /* importer's links-bytes estimate: name bytes + CID bytes */
+    size_t threshold; /* shard when the estimate passes it */
 };
 
 unixfs_dir_t *
 unixfs_dir_new(void)
 {
-    return ls_calloc(1, sizeof(unixfs_dir_t));
+    unixfs_dir_t *d = ls_calloc(1, sizeof(unixfs_dir_t));
+    d->threshold = UNIXFS_SHARD_THRESHOLD;
+    return d;
+}
+
+void
+unixfs_dir_set_shard_threshold(unixfs_dir_t *d, size_t bytes)
+{
+    d->threshold = bytes ? bytes : UNIXFS_SHARD_THRESHOLD;
 }
 
 void
@@ -58,26 +68,48 @@ cid_len(const cid_t *cid)
     return n;
 }
 
-int
-unixfs_dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *child)
+/* Add an entry; `counts`: it takes part in the sharding estimate. */
+static int
+dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *child, bool counts)
 {
-    size_t len = strlen(name), est;
+    size_t len = strlen(name);
 
     if (!name_is_valid(name))
         return LS_EINVAL;
     for (size_t i = 0; i < d->n; i++)
         if (d->e[i].name_len == len && memcmp(d->e[i].name, name, len) == 0)
             return LS_EEXIST;
-    est = d->estimate + len + cid_len(&child->cid);
-    if (est > UNIXFS_SHARD_THRESHOLD)
-        return LS_ENOTSUP;
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 16;
         d->e = ls_realloc(d->e, d->cap * sizeof *d->e);
     }
     d->e[d->n++] = (dirent_rec_t){.name = ls_strdup(name), .name_len = len, .child = *child};
-    d->estimate = est;
+    if (counts)
+        d->estimate += len + cid_len(&child->cid);
     return 0;
+}
+
+int
+unixfs_dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *child)
+{
+    return dir_add(d, name, child, true);
+}
+
+int
+unixfs_dir_add_subdir(unixfs_dir_t *d, const char *name, const unixfs_result_t *child, bool empty)
+{
+    return dir_add(d, name, child, empty);
+}
+
+static int
+finish_sharded(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_result_t *out)
+{
+    unixfs_hamt_entry_t *e = ls_calloc(d->n, sizeof *e);
+    for (size_t i = 0; i < d->n; i++)
+        e[i] = (unixfs_hamt_entry_t){d->e[i].name, d->e[i].name_len, d->e[i].child};
+    int rc = unixfs_hamt_write(e, d->n, put, ctx, out);
+    free(e);
+    return rc;
 }
 
 static int
@@ -99,6 +131,8 @@ unixfs_dir_finish(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_result_t
     uint64_t tsize = 0;
     int rc;
 
+    if (d->estimate > d->threshold)
+        return finish_sharded(d, put, ctx, out);
     /* names are unique, so an unstable sort gives the one dag-pb order */
     if (d->n > 1)
         qsort(d->e, d->n, sizeof *d->e, rec_cmp);
@@ -129,36 +163,56 @@ unixfs_dir_finish(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_result_t
 
 #define READ_SIZE (4 * 1024 * 1024) /* a multiple of every chunk size up to 1 MiB */
 
+/* What every file and directory of one import shares. */
+typedef struct import_t {
+    const unixfs_params_t *params;
+    unixfs_put_fn put;
+    void *ctx;
+    const crypt_key_t *key; /* NULL: files are stored as they are */
+} import_t;
+
 static int
-add_file(int fd, const unixfs_params_t *params, unixfs_put_fn put, void *ctx, unixfs_result_t *out)
+to_importer(void *ctx, const uint8_t *p, size_t len)
 {
-    unixfs_file_t *f = unixfs_file_new(params, put, ctx);
+    return unixfs_file_write(ctx, p, len);
+}
+
+static int
+add_file(int fd, const import_t *im, unixfs_result_t *out)
+{
+    unixfs_file_t *f = unixfs_file_new(im->params, im->put, im->ctx);
     uint8_t *bufp;
     ssize_t n;
     int rc = 0;
 
     if (!f)
         return LS_EINVAL;
+    /* encrypted: the file's bytes pass through the AEAD stream on their way in */
+    crypt_enc_t *enc = im->key ? crypt_enc_new_key(im->key, to_importer, f) : NULL;
     bufp = ls_malloc(READ_SIZE);
     while (rc == 0 && (n = read(fd, bufp, READ_SIZE)) != 0) {
         if (n < 0)
             rc = errno == EINTR ? 0 : -errno;
         else
-            rc = unixfs_file_write(f, bufp, (size_t)n);
+            rc =
+                enc ? crypt_enc_write(enc, bufp, (size_t)n) : unixfs_file_write(f, bufp, (size_t)n);
     }
+    if (rc == 0 && enc)
+        rc = crypt_enc_finish(enc);
     if (rc == 0)
         rc = unixfs_file_finish(f, out);
+    crypt_enc_free(enc);
     free(bufp);
     unixfs_file_free(f);
     return rc;
 }
 
-static int add_at(int dirfd, const char *name, const unixfs_params_t *params, unixfs_put_fn put,
-                  void *ctx, int depth, unixfs_result_t *out);
+static int add_at(int dirfd, const char *name, const import_t *im, int depth, unixfs_result_t *out,
+                  bool *counts);
 
+/* Import the directory open at `fd` (closed here); `*empty`: it had no entries. */
 static int
-add_dir(int fd, const unixfs_params_t *params, unixfs_put_fn put, void *ctx, int depth,
-        unixfs_result_t *out)
+add_dir(int fd, const import_t *im, int depth, unixfs_result_t *out, bool *empty)
 {
     DIR *dir = fdopendir(fd);
     unixfs_dir_t *ud;
@@ -171,30 +225,35 @@ add_dir(int fd, const unixfs_params_t *params, unixfs_put_fn put, void *ctx, int
         return rc;
     }
     ud = unixfs_dir_new();
+    unixfs_dir_set_shard_threshold(ud, im->params ? im->params->shard_threshold : 0);
     while (rc == 0 && (errno = 0, de = readdir(dir)) != NULL) {
         unixfs_result_t child;
+        bool counts = true;
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        rc = add_at(dirfd(dir), de->d_name, params, put, ctx, depth + 1, &child);
+        rc = add_at(dirfd(dir), de->d_name, im, depth + 1, &child, &counts);
         if (rc == 1) /* skipped: not a file or directory */
             rc = 0;
         else if (rc == 0)
-            rc = unixfs_dir_add(ud, de->d_name, &child);
+            rc = dir_add(ud, de->d_name, &child, counts);
     }
     if (rc == 0 && errno != 0)
         rc = -errno;
+    *empty = ud->n == 0;
     if (rc == 0)
-        rc = unixfs_dir_finish(ud, put, ctx, out);
+        rc = unixfs_dir_finish(ud, im->put, im->ctx, out);
     unixfs_dir_free(ud);
     closedir(dir);
     return rc;
 }
 
 /* Import `name` relative to `dirfd`. 0, 1 if skipped (neither file nor directory),
- * or a negative error. */
+ * or a negative error. `*counts`: the entry takes part in its parent's sharding
+ * estimate — files and empty directories, as in ipfs-unixfs-importer, where a directory
+ * with entries has no CID yet when its parent decides (unixfs_dir_add_subdir). */
 static int
-add_at(int dirfd, const char *name, const unixfs_params_t *params, unixfs_put_fn put, void *ctx,
-       int depth, unixfs_result_t *out)
+add_at(int dirfd, const char *name, const import_t *im, int depth, unixfs_result_t *out,
+       bool *counts)
 {
     struct stat st;
     int fd, rc;
@@ -210,16 +269,17 @@ add_at(int dirfd, const char *name, const unixfs_params_t *params, unixfs_put_fn
     if (fd < 0)
         return -errno;
     if (S_ISDIR(st.st_mode))
-        return add_dir(fd, params, put, ctx, depth, out); /* closes fd */
-    rc = add_file(fd, params, put, ctx, out);
+        return add_dir(fd, im, depth, out, counts); /* closes fd */
+    rc = add_file(fd, im, out);
     close(fd);
     return rc;
 }
 
 int
-unixfs_add_path(const char *path, const unixfs_params_t *params, unixfs_put_fn put, void *ctx,
-                unixfs_result_t *out)
+unixfs_add_path_encrypted(const char *path, const unixfs_params_t *params, const crypt_key_t *key,
+                          unixfs_put_fn put, void *ctx, unixfs_result_t *out)
 {
+    const import_t im = {.params = params, .put = put, .ctx = ctx, .key = key};
     struct stat st;
     int fd, rc;
 
@@ -231,9 +291,17 @@ unixfs_add_path(const char *path, const unixfs_params_t *params, unixfs_put_fn p
     fd = open(path, O_RDONLY | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
     if (fd < 0)
         return -errno;
+    bool empty;
     if (S_ISDIR(st.st_mode))
-        return add_dir(fd, params, put, ctx, 0, out);
-    rc = add_file(fd, params, put, ctx, out);
+        return add_dir(fd, &im, 0, out, &empty);
+    rc = add_file(fd, &im, out);
     close(fd);
     return rc;
+}
+
+int
+unixfs_add_path(const char *path, const unixfs_params_t *params, unixfs_put_fn put, void *ctx,
+                unixfs_result_t *out)
+{
+    return unixfs_add_path_encrypted(path, params, NULL, put, ctx, out);
 }

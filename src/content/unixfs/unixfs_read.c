@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "content/dagpb/dagpb.h"
+#include "content/unixfs/unixfs_hamt.h"
 #include "lib/err/err.h"
 
 #define SIZE_UNKNOWN UINT64_MAX
@@ -25,7 +26,8 @@ unixfs_get_block(const unixfs_source_t *src, const cid_t *cid, buf_t *out)
         return rc;
     if (out->len > DAGPB_MAX_BLOCK)
         return LS_ETOOBIG;
-    if (!multihash_verify(&cid->hash, out->data ? out->data : (const uint8_t *)"", out->len))
+    if (!src->verified &&
+        !multihash_verify(&cid->hash, out->data ? out->data : (const uint8_t *)"", out->len))
         return LS_ECORRUPT;
     return 0;
 }
@@ -106,7 +108,8 @@ unixfs_stat(const cid_t *root, const unixfs_source_t *src, unixfs_stat_t *out)
 
     if (rc == 0) {
         memset(out, 0, sizeof *out);
-        out->type = n.ud.type;
+        /* a sharded directory is a directory to its readers (unixfs_ls walks it) */
+        out->type = n.ud.type == UNIXFS_HAMT_SHARD ? UNIXFS_DIRECTORY : n.ud.type;
         out->n_links = n.pb.n_links;
         if (n.ud.type == UNIXFS_FILE || n.ud.type == UNIXFS_RAW)
             rc = file_size(&n, &out->filesize);
@@ -257,7 +260,7 @@ unixfs_ls(const cid_t *root, const unixfs_source_t *src, unixfs_dirent_fn fn, vo
 
     if (rc == 0) {
         if (n.ud.type == UNIXFS_HAMT_SHARD)
-            rc = LS_ENOTSUP;
+            rc = unixfs_hamt_ls(&n.pb, &n.ud, src, fn, fctx);
         else if (n.ud.type != UNIXFS_DIRECTORY)
             rc = -ENOTDIR;
         else

@@ -27,6 +27,7 @@
 #include "node/daemon/node_net.h"
 
 #define PEER_SCAN_MS 1000
+#define SCAN_SOON_MS 150 /* identify of a fresh connection is done by then on a LAN */
 #define MAX_SCAN_CONNS 1024
 
 typedef struct bstream_t {
@@ -117,14 +118,18 @@ report(node_bitswap_t *g, const peer_id_t *peer, trust_event_t ev)
 static void
 flush(bpeer_t *p)
 {
-    while (p->out && p->q.len) {
-        int w = swarm_stream_write(p->out, p->q.data, p->q.len);
+    while (p->out && p->q_off < p->q.len) {
+        int w = swarm_stream_write(p->out, p->q.data + p->q_off, p->q.len - p->q_off);
         if (w <= 0) {
             if (w < 0)
-                buf_clear(&p->q);
-            return;
+                p->q_off = p->q.len;
+            break;
         }
-        buf_consume(&p->q, (size_t)w);
+        p->q_off += (size_t)w;
+    }
+    if (p->q_off == p->q.len || p->q_off >= p->q.len / 2) {
+        buf_consume(&p->q, p->q_off);
+        p->q_off = 0;
     }
 }
 
@@ -184,6 +189,7 @@ on_open(void *ud, swarm_stream_t *s, int err, const char *protocol)
         p->out_ud = NULL;
         st->g->send_dropped += p->q.len ? 1 : 0;
         buf_clear(&p->q);
+        p->q_off = 0;
         stream_on_close(st, NULL, err);
         return;
     }
@@ -232,6 +238,7 @@ env_send(void *ctx, const peer_id_t *to, const uint8_t *msg, size_t len)
         flush(p);
     else if (!p->opening && open_out(g, p) < 0) {
         buf_clear(&p->q);
+        p->q_off = 0;
         return LS_ECLOSED;
     }
     return 0;
@@ -241,7 +248,7 @@ static size_t
 env_send_queued(void *ctx, const peer_id_t *peer)
 {
     bpeer_t *p = peer_find(ctx, peer);
-    return p ? p->q.len : 0;
+    return p ? p->q.len - p->q_off : 0;
 }
 
 /* ---- inbound ---- */
@@ -265,7 +272,8 @@ input_frames(node_bitswap_t *g, bstream_t *st)
         g->msgs_in++;
         off += (size_t)n;
     }
-    buf_consume(&st->in, off);
+    if (off > 0) /* buf_consume(0) would still move a partial 1 MiB message each time */
+        buf_consume(&st->in, off);
     return ok;
 }
 
@@ -394,7 +402,16 @@ on_tick(evutil_socket_t fd, short what, void *arg)
         g->next_scan = now + PEER_SCAN_MS;
         scan_peers(g);
     }
-    schedule(g, bitswap_tick(g->engine, now), now);
+    schedule(g, LS_MIN(bitswap_tick(g->engine, now), g->next_scan), now);
+}
+
+void
+node_bitswap_scan_soon(node_bitswap_t *g)
+{
+    uint64_t at = clock_mono_ms() + SCAN_SOON_MS;
+    if (at < g->next_scan)
+        g->next_scan = at;
+    node_bitswap_kick(g);
 }
 
 void
@@ -548,10 +565,14 @@ node_bitswap_start(node_content_t *c)
     g->engine = bitswap_new(NULL, &env);
     g->ev_tick = evtimer_new(n->base, on_tick, g);
     c->bitswap = g;
+    g->serve_off = config_get_bool(n->cfg, "test.bitswap_off");
+    if (g->serve_off)
+        log_warn("test.bitswap_off is set: Bitswap is not served (an HTTP-only seeder)");
     static const char *const protos[] = { BITSWAP_PROTO_120, BITSWAP_PROTO_110,
                                           BITSWAP_PROTO_100, BITSWAP_PROTO_LEGACY };
-    for (size_t i = 0; i < LS_ARRAY_LEN(protos); i++)
+    for (size_t i = 0; !g->serve_off && i < LS_ARRAY_LEN(protos); i++)
         swarm_handle(g->sw, protos[i], on_inbound, n, 0);
+    node_provide_start(g);
     swarm_events_t ev = { .ctx = n, .on_disconnected = on_disconnected };
     swarm_add_events(g->sw, &ev);
     register_metrics(n);
@@ -565,6 +586,7 @@ node_bitswap_stop(node_content_t *c)
     node_bitswap_t *g = c->bitswap;
     if (!g)
         return;
+    node_provide_stop(g);
     node_fetch_free_all(g);
     for (bstream_t *st = g->streams; st; st = st->next) {
         st->g = NULL; /* the swarm frees them later; their callbacks see this */
@@ -578,7 +600,7 @@ node_bitswap_stop(node_content_t *c)
     }
     static const char *const protos[] = { BITSWAP_PROTO_120, BITSWAP_PROTO_110,
                                           BITSWAP_PROTO_100, BITSWAP_PROTO_LEGACY };
-    for (size_t i = 0; i < LS_ARRAY_LEN(protos); i++)
+    for (size_t i = 0; !g->serve_off && i < LS_ARRAY_LEN(protos); i++)
         swarm_unhandle(g->sw, protos[i]);
     event_free(g->ev_tick);
     bitswap_free(g->engine);

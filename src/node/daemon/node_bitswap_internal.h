@@ -16,6 +16,9 @@ typedef struct bpeer_t {
     struct bstream_t *out_ud;
     bool opening;
     buf_t q;                 /* framed messages the stream has not taken yet */
+    size_t q_off;            /* bytes of q already taken (dropped in one move when they
+                                are half of it: moving the rest after every write
+                                was half a seeder's CPU) */
 } bpeer_t;
 
 struct node_bitswap_t {
@@ -28,10 +31,42 @@ struct node_bitswap_t {
     struct event *ev_tick;
     uint64_t next_scan;
     uint64_t msgs_in, msgs_bad, send_dropped;
+    bool serve_off;                  /* test.bitswap_off: Bitswap not served */
+    struct node_provide_t *provide;  /* node_provide.c */
 };
+
+typedef struct node_provide_t node_provide_t;
+
+/** Read content.provide / reprovide_interval_s and start the reprovide timer
+ *  (node_provide.c). */
+void node_provide_start(node_bitswap_t *g);
+/** Stop providing (before the DHT stops): announcements in flight are forgotten. */
+void node_provide_stop(node_bitswap_t *g);
+
+/* ---- HTTP seeders of one download (node_http_seed.c) ---- */
+
+typedef struct http_seeds_t http_seeds_t;
+
+/** HTTP seeders feeding `session` (borrowed; outlives the set). Never NULL. */
+http_seeds_t *http_seeds_new(node_bitswap_t *g, bitswap_session_t *session);
+/** Free the set; requests in flight are abandoned. NULL is a no-op. */
+void http_seeds_free(http_seeds_t *hs);
+/** Add `peer`'s endpoint URL template (from signed provider metadata). 0 added;
+ *  LS_EEXIST already there or dropped; LS_ENOTSUP not a template we can use;
+ *  LS_ELIMIT too many seeders. */
+int http_seeds_add(http_seeds_t *hs, const peer_id_t *peer, const char *endpoint);
+/** Claim wants from the session for seeders with room and request them. */
+void http_seeds_pump(http_seeds_t *hs);
+/** Seeders not dropped. */
+uint32_t http_seeds_live(const http_seeds_t *hs);
+/** Append one {peer, kind:"http", url, blocks, bytes, dropped} per seeder to `arr`. */
+void http_seeds_json(const http_seeds_t *hs, json_t *arr);
 
 /** Every known Bitswap peer joins the fetch's session (node_bitswap.c). */
 void node_bitswap_join_all(node_bitswap_t *g, bitswap_session_t *s);
+/** Look for new Bitswap peers shortly (a provider was just dialled: once identify
+ *  has told us its protocols), not only at the next periodic scan. */
+void node_bitswap_scan_soon(node_bitswap_t *g);
 /** Run the engine soon (after new wants). */
 void node_bitswap_kick(node_bitswap_t *g);
 

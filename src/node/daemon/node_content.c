@@ -36,7 +36,8 @@ source_get(void *ctx, const cid_t *cid, buf_t *out)
 unixfs_source_t
 node_content_source(node_content_t *c)
 {
-    return (unixfs_source_t){ .get = source_get, .ctx = c };
+    /* blockstore_get() verifies (blockstore.h): no second hash per block */
+    return (unixfs_source_t){ .get = source_get, .ctx = c, .verified = true };
 }
 
 int
@@ -118,6 +119,11 @@ node_content_start(node_t *n, buf_t *err)
         bcfg.sync = sync[0] == 'e' ? BLOCKSTORE_SYNC_EACH : BLOCKSTORE_SYNC_NONE;
     } else if (strcmp(sync, "batch") != 0) {
         buf_printf(err, "repo.sync must be batch, each or none (not '%s')", sync);
+        return LS_ECONFIG;
+    }
+    const char *prov = config_get_str(n->cfg, "content.provide");
+    if (strcmp(prov, "roots") != 0 && strcmp(prov, "all") != 0 && strcmp(prov, "none") != 0) {
+        buf_printf(err, "content.provide must be roots, all or none (not '%s')", prov);
         return LS_ECONFIG;
     }
     char *dir = home_path(n->home, "blocks");

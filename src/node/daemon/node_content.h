@@ -91,13 +91,23 @@ typedef struct node_fetch_progress_t {
 typedef void (*node_fetch_done_fn)(void *ctx, int err);
 
 /** Fetch the whole DAG under `root` into the blockstore from the connected Bitswap
- *  peers; blocks already held are not fetched again. Never NULL; `done` may run
+ *  peers, the root's providers in the DHT and the HTTP seeders their records name;
+ *  blocks already held are not fetched again; provided once complete. Never NULL; `done` may run
  *  before this returns (everything held). */
 node_fetch_t *node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done,
                                void *ctx);
 void node_fetch_progress(const node_fetch_t *f, node_fetch_progress_t *out);
 /** Abandon a download (its callback is not called). */
 void node_fetch_cancel(node_fetch_t *f);
+
+/** Announce `root` (content.provide "roots"), every held block of its DAG ("all")
+ *  or nothing ("none") in the DHT with this node's protocols and HTTP endpoints
+ *  (node_provide.c); queued, sent a few at a time. True if queued. */
+bool node_provide_dag(node_content_t *c, const cid_t *root);
+
+/** The sources of a download so far: [{peer, kind:"bitswap"|"http", blocks, bytes,
+ *  ...}] (new reference; node_fetch.c). */
+json_t *node_fetch_sources_json(const node_fetch_t *f);
 
 /* ---- routes ---- */
 

@@ -11,6 +11,7 @@
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
+#include "pubsub/trust/trust.h"
 
 /* Bootstrap again this often while the table is small, and at this size it is not. */
 #define BOOTSTRAP_FIRST_MS 1500
@@ -378,6 +379,14 @@ env_send_request(void *ctx, uint64_t req_id, const peer_id_t *to, const uint8_t 
     return 0;
 }
 
+/* The trust manager's view of `peer` (kad_env_t.trust): a peer-map lookup. */
+static double
+env_trust(void *ctx, const peer_id_t *peer)
+{
+    node_dht_t *d = ctx;
+    return trust_get(d->net->trust_mgr, peer);
+}
+
 /* ---- addresses ---- */
 
 size_t
@@ -580,6 +589,10 @@ node_dht_start(node_net_t *net, buf_t *err)
     kad_config_from(n->cfg, d->server, &kc);
     d->request_timeout_ms = kc.request_timeout_ms;
     kad_env_t env = {.ctx = d, .send_request = env_send_request};
+    if (net->trust_mgr) { /* seed 001: trust feeds DHT peer choice */
+        env.trust = env_trust;
+        kc.min_trust = trust_config(net->trust_mgr)->min_threshold;
+    }
     d->kad = kad_new(&n->id, &kc, &env);
     set_self_addrs(d);
     if ((rc = kad_attach_db(d->kad, n->db, clock_wall_ms())) < 0) {
@@ -604,6 +617,8 @@ node_dht_start(node_net_t *net, buf_t *err)
     return 0;
 }
 
+static void queries_free(node_dht_t *d);
+
 void
 node_dht_stop(node_net_t *net)
 {
@@ -616,6 +631,7 @@ node_dht_stop(node_net_t *net)
             swarm_unhandle(net->swarm, d->protocols[i]);
     kad_free(d->kad); /* drops lookups without callbacks */
     node_dht_ops_abort(d);
+    queries_free(d);
     for (dht_stream_t *st = d->streams, *next; st; st = next) {
         next = st->next;
         st->d = NULL; /* the swarm frees them through on_close */
@@ -626,6 +642,82 @@ node_dht_stop(node_net_t *net)
     ratelimit_free(d->rl);
     free(d->protocol);
     free(d);
+}
+
+/* ---- lookups for other node modules ---- */
+
+struct node_dht_query_t {
+    node_dht_query_t *next;
+    node_dht_t *d;
+    node_dht_query_fn cb; /* NULL once cancelled */
+    void *arg;
+};
+
+static void
+queries_free(node_dht_t *d)
+{
+    while (d->queries) {
+        node_dht_query_t *q = d->queries;
+        d->queries = q->next;
+        free(q);
+    }
+}
+
+static void
+query_done(void *arg, const kad_result_t *res)
+{
+    node_dht_query_t *q = arg;
+    for (node_dht_query_t **pp = &q->d->queries; *pp; pp = &(*pp)->next)
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    if (q->cb)
+        q->cb(q->arg, res);
+    free(q);
+}
+
+static node_dht_query_t *
+query_start(node_dht_t *d, const uint8_t *key, size_t klen, size_t max, const uint8_t *meta,
+            size_t mlen, bool provide, node_dht_query_fn cb, void *arg, int *err)
+{
+    node_dht_query_t *q = ls_calloc(1, sizeof *q);
+    q->d = d;
+    q->cb = cb;
+    q->arg = arg;
+    q->next = d->queries; /* linked first: a callback may come before kad returns */
+    d->queries = q;
+    int rc = provide ? kad_provide(d->kad, clock_wall_ms(), key, klen, meta, mlen, query_done, q)
+                     : kad_get_providers(d->kad, clock_wall_ms(), key, klen, max, query_done, q);
+    if (rc < 0) {
+        d->queries = q->next;
+        free(q);
+        *err = rc;
+        return NULL;
+    }
+    node_dht_kick(d);
+    return q;
+}
+
+node_dht_query_t *
+node_dht_find_providers(node_dht_t *d, const uint8_t *key, size_t klen, size_t max,
+                        node_dht_query_fn cb, void *arg, int *err)
+{
+    return query_start(d, key, klen, max, NULL, 0, false, cb, arg, err);
+}
+
+node_dht_query_t *
+node_dht_provide(node_dht_t *d, const uint8_t *key, size_t klen, const uint8_t *meta,
+                 size_t mlen, node_dht_query_fn cb, void *arg, int *err)
+{
+    return query_start(d, key, klen, 0, meta, mlen, true, cb, arg, err);
+}
+
+void
+node_dht_query_cancel(node_dht_query_t *q)
+{
+    if (q)
+        q->cb = NULL;
 }
 
 /* ---- metrics ---- */

@@ -26,6 +26,7 @@ enum { DHT_MSG_TYPES = 7 }; /* kadmsg types 0..5, then "other" */
 
 typedef struct dht_stream_t dht_stream_t;
 typedef struct dht_op_t dht_op_t;
+typedef struct node_dht_query_t node_dht_query_t;
 
 typedef struct node_dht_t {
     node_net_t *net;
@@ -41,6 +42,7 @@ typedef struct node_dht_t {
     uint64_t request_timeout_ms;
     dht_stream_t *streams;    /* every live stream context */
     dht_op_t *ops;            /* API operations waiting for a lookup (routes_dht.c) */
+    node_dht_query_t *queries; /* lookups for other modules (node_dht_find_providers) */
     /* counters for /metrics */
     uint64_t req_in[DHT_MSG_TYPES], req_out[DHT_MSG_TYPES];
     uint64_t req_failed, in_refused, in_malformed, rate_limited, lookups, lookups_failed;
@@ -73,6 +75,27 @@ size_t node_dht_peer_addrs(node_dht_t *d, const peer_id_t *peer, uint8_t *out);
  *  addresses). */
 void node_dht_learn_addrs(node_dht_t *d, const peer_id_t *peer, const uint8_t *addrs,
                           size_t len);
+
+/* ---- lookups for other node modules (providing, downloads) ---- */
+
+/** Called once with a lookup's result (borrowed for the call). */
+typedef void (*node_dht_query_fn)(void *arg, const kad_result_t *res);
+
+/** Find up to `max` providers of `key` (a multihash: the provider key of a CID).
+ *  `cb` (may be NULL) runs once, unless node_dht_query_cancel() comes first. The
+ *  query belongs to the DHT (freed after the callback, or at stop without one).
+ *  NULL and `*err` set if the lookup could not start (LS_ENOENT: no DHT peer yet). */
+node_dht_query_t *node_dht_find_providers(node_dht_t *d, const uint8_t *key, size_t klen,
+                                          size_t max, node_dht_query_fn cb, void *arg, int *err);
+
+/** Announce this node as a provider of `key` with signed metadata `meta` (may be
+ *  NULL; kad_provider_meta_make). As node_dht_find_providers(). */
+node_dht_query_t *node_dht_provide(node_dht_t *d, const uint8_t *key, size_t klen,
+                                   const uint8_t *meta, size_t mlen, node_dht_query_fn cb,
+                                   void *arg, int *err);
+
+/** The caller is going away: `q`'s callback will not run. NULL is a no-op. */
+void node_dht_query_cancel(node_dht_query_t *q);
 
 /** Register /api/v0/dht/... (routes_dht.c). */
 void node_routes_dht(node_t *n);

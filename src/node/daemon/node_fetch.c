@@ -8,18 +8,35 @@
  * adds its links to the walk. When nothing is pending the DAG is checked once more
  * from the root (every dag-pb node decodes and every link is held) before the
  * caller is told. Blocks go into the shared blockstore batch (durable every few
- * seconds) under a hold, so a GC cannot collect a download in progress. */
+ * seconds) under a hold, so a GC cannot collect a download in progress.
+ *
+ * More sources: the root's providers are looked up in the DHT when the download
+ * starts and again while it is starved (no block for STARVED_MS, at most every
+ * FIND_EVERY_MS). Each provider is dialled — its Bitswap joins the session through
+ * node_bitswap's peer scan, so slow peers are demoted and corrupt ones dropped by
+ * the session — and the HTTP endpoints of its signed metadata become HTTP seeders
+ * of this download (node_http_seed.c), which take wants no Bitswap peer is
+ * fetching. A completed download is provided in the DHT (node_provide.c). */
 #define LOG_MODULE "fetch"
 #include <stdlib.h>
 #include <string.h>
 
 #include "content/dagpb/dagpb.h"
+#include "dht/kad_validate.h"
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 #include "node/daemon/node_bitswap_internal.h"
+#include "node/daemon/node_dht.h"
+#include "node/daemon/node_net.h"
 
 #define WANT_BATCH 256
+/* Provider search: checked this often; a download with no block for STARVED_MS is
+ * starved and searches again, at most every FIND_EVERY_MS. */
+#define FIND_TICK_MS 500
+#define STARVED_MS 2000
+#define FIND_EVERY_MS 5000
+#define FIND_MAX_PROVIDERS 20
 
 /* An open-addressing set of CIDs keyed by multihash (linear probing, deletion by
  * backward shift). */
@@ -43,6 +60,12 @@ struct node_fetch_t {
     void *ctx;
     int err;
     struct event *ev_done;
+    /* more sources: providers from the DHT, HTTP seeders among them */
+    http_seeds_t *seeds;
+    struct event *ev_find;
+    node_dht_query_t *find_q;
+    uint64_t last_block_ms, last_find_ms;
+    unsigned finds;
 };
 
 static size_t
@@ -224,10 +247,12 @@ pump(node_fetch_t *f)
         blockstore_cidlist_clear(&f->unchecked);
         f->unchecked_at = 0;
     }
-    if (f->pending.n == 0 && f->unchecked.n == 0)
+    if (f->pending.n == 0 && f->unchecked.n == 0) {
         finish_soon(f, 0);
-    else
+    } else {
         node_bitswap_kick(f->g);
+        http_seeds_pump(f->seeds);
+    }
 }
 
 void
@@ -238,6 +263,7 @@ node_fetch_on_block(node_bitswap_t *g, const cid_t *cid, const uint8_t *data, si
             continue;
         f->p.fetched_blocks++;
         f->p.fetched_bytes += len;
+        f->last_block_ms = clock_mono_ms();
         int rc = take_block(f, cid, data, len);
         if (rc < 0)
             finish_soon(f, rc);
@@ -276,6 +302,112 @@ check_dag(node_fetch_t *f)
     return rc;
 }
 
+/* ---- more sources: providers found in the DHT ---- */
+
+/* A provider's signed metadata names HTTP endpoints: add them as seeders. */
+static void
+add_http_endpoints(node_fetch_t *f, const kad_peer_info_t *pi, const uint8_t *key, size_t klen)
+{
+    record_t *meta = NULL;
+    const record_array_t *eps;
+    const char *url;
+    if (!pi->meta_len || kad_provider_meta_check(clock_wall_ms(), key, klen, &pi->id, pi->meta,
+                                                 pi->meta_len, &meta) < 0)
+        return;
+    if (record_get_array(meta, "endpoints", &eps) == 0)
+        for (size_t i = 0; i < record_array_len(eps); i++)
+            if (record_array_get_str(eps, i, &url) == 0)
+                http_seeds_add(f->seeds, &pi->id, url);
+    record_free(meta);
+}
+
+/* A provider's connection is up. `ctx` is the node (which outlives every dial). */
+static void
+provider_dialled(void *ctx, swarm_conn_t *conn, int err)
+{
+    node_t *n = ctx;
+    (void)conn;
+    if (err == 0 && n->content && n->content->bitswap)
+        node_bitswap_scan_soon(n->content->bitswap);
+}
+
+static void
+providers_found(void *arg, const kad_result_t *res)
+{
+    node_fetch_t *f = arg;
+    node_net_t *net = f->g->c->node->net;
+    buf_t key = BUF_INIT(MULTIHASH_MAX_DIGEST + 16);
+    f->find_q = NULL;
+    multihash_encode(&f->root.hash, &key);
+    size_t dialled = 0;
+    for (size_t i = 0; net && net->dht && i < res->npeers; i++) {
+        const kad_peer_info_t *pi = &res->peers[i];
+        if (peer_id_equal(&pi->id, &f->g->c->node->id))
+            continue;
+        node_dht_learn_addrs(net->dht, &pi->id, pi->addrs, pi->addrs_len);
+        /* Connected and identified, a Bitswap provider joins every download
+         * (node_bitswap's peer scan); this only makes sure we are connected. */
+        if (swarm_dial_peer(f->g->sw, &pi->id, provider_dialled, f->g->c->node) == 0)
+            dialled++;
+        add_http_endpoints(f, pi, key.data, key.len);
+    }
+    buf_free(&key);
+    log_info("providers found: %zu (%zu dialled, %u HTTP seeders live)", res->npeers, dialled,
+             http_seeds_live(f->seeds));
+    http_seeds_pump(f->seeds);
+}
+
+static void
+find_providers(node_fetch_t *f)
+{
+    node_net_t *net = f->g->c->node->net;
+    buf_t key = BUF_INIT(MULTIHASH_MAX_DIGEST + 16);
+    int rc = LS_ENOENT;
+    f->last_find_ms = clock_mono_ms();
+    f->finds++;
+    if (net && net->dht && multihash_encode(&f->root.hash, &key) == 0)
+        f->find_q = node_dht_find_providers(net->dht, key.data, key.len, FIND_MAX_PROVIDERS,
+                                            providers_found, f, &rc);
+    if (!f->find_q)
+        log_debug("provider search not started: %s", ls_strerror(rc));
+    buf_free(&key);
+}
+
+static void
+on_find(evutil_socket_t fd, short what, void *arg)
+{
+    node_fetch_t *f = arg;
+    (void)fd;
+    (void)what;
+    uint64_t now = clock_mono_ms();
+    if (f->pending.n == 0 || f->err)
+        return;
+    http_seeds_pump(f->seeds); /* a seeder idle while wants wait: put it to work */
+    if (f->find_q)
+        return;
+    if (now - f->last_block_ms >= STARVED_MS && now - f->last_find_ms >= FIND_EVERY_MS)
+        find_providers(f);
+}
+
+json_t *
+node_fetch_sources_json(const node_fetch_t *f)
+{
+    json_t *arr = json_array();
+    peer_id_t ids[BITSWAP_SESSION_MAX_PEERS];
+    uint64_t blocks[BITSWAP_SESSION_MAX_PEERS], bytes[BITSWAP_SESSION_MAX_PEERS];
+    size_t n = bitswap_session_peer_stats(f->session, ids, blocks, bytes,
+                                          BITSWAP_SESSION_MAX_PEERS);
+    for (size_t i = 0; i < n; i++) {
+        char *id = peer_id_to_str(&ids[i]);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I}", "peer", id, "kind",
+                                             "bitswap", "blocks", (json_int_t)blocks[i],
+                                             "bytes", (json_int_t)bytes[i]));
+        free(id);
+    }
+    http_seeds_json(f->seeds, arr);
+    return arr;
+}
+
 static void
 fetch_free(node_fetch_t *f)
 {
@@ -285,6 +417,9 @@ fetch_free(node_fetch_t *f)
             *pp = f->next;
             break;
         }
+    node_dht_query_cancel(f->find_q);
+    http_seeds_free(f->seeds);
+    event_free(f->ev_find);
     bitswap_session_free(f->session);
     cidset_free(&f->pending);
     blockstore_cidlist_clear(&f->unchecked);
@@ -303,14 +438,16 @@ on_done(evutil_socket_t fd, short what, void *arg)
     int err = f->err;
     if (err == 0)
         err = check_dag(f);
+    if (err == 0)
+        node_provide_dag(f->g->c, &f->root); /* we hold it now: say so, as IPFS nodes do */
     node_fetch_done_fn done = f->done;
     void *ctx = f->ctx;
     uint64_t ms = clock_mono_ms() - f->started_ms;
     log_info("download done (%s): %llu blocks, %llu fetched bytes in %llu ms",
              err ? ls_strerror(err) : "ok", (unsigned long long)f->p.blocks,
              (unsigned long long)f->p.fetched_bytes, (unsigned long long)ms);
+    done(ctx, err); /* the fetch is still readable here (node_content.h) */
     fetch_free(f);
-    done(ctx, err);
 }
 
 node_fetch_t *
@@ -325,6 +462,11 @@ node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, 
     f->started_ms = clock_mono_ms();
     f->ev_done = event_new(c->node->base, -1, 0, on_done, f);
     f->session = bitswap_session_new(g->engine);
+    f->seeds = http_seeds_new(g, f->session);
+    f->last_block_ms = f->started_ms;
+    f->ev_find = event_new(c->node->base, -1, EV_PERSIST, on_find, f);
+    struct timeval tv = { 0, FIND_TICK_MS * 1000 };
+    event_add(f->ev_find, &tv);
     node_bitswap_join_all(g, f->session);
     f->next = g->fetches;
     g->fetches = f;
@@ -332,6 +474,8 @@ node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, 
     node_content_batch_take(c);
     blockstore_cidlist_push(&f->unchecked, root);
     pump(f);
+    if (f->pending.n)
+        find_providers(f); /* ask the DHT at once: more sources, HTTP seeders too */
     return f;
 }
 
@@ -341,7 +485,7 @@ node_fetch_progress(const node_fetch_t *f, node_fetch_progress_t *out)
     bitswap_session_stats_t st;
     bitswap_session_stats(f->session, &st);
     *out = f->p;
-    out->peers = st.peers;
+    out->peers = st.peers + http_seeds_live(f->seeds);
     out->elapsed_ms = clock_mono_ms() - f->started_ms;
     out->rate_bps = out->elapsed_ms ? f->p.fetched_bytes * 1000 / out->elapsed_ms : 0;
 }

@@ -1,9 +1,11 @@
 /* routes_content — API of the content service (node_content.h). State-changing
  * calls are POSTs with a JSON body; long ones answer with JSON lines (one event per
  * line: {"event":"progress",...} then {"event":"done",...} or {"event":"error",...}).
- *   POST /api/v0/add    {path, recursive, pin, only_hash}   import a local file or
- *                       directory (the daemon reads `path`: CLI and daemon share the
- *                       machine); JSON lines with byte progress, then the CID
+ *   POST /api/v0/add    {path, recursive, pin, only_hash, encrypt, passphrase}
+ *                       import a local file or directory (the daemon reads `path`: CLI
+ *                       and daemon share the machine); JSON lines with byte progress,
+ *                       then the CID. With encrypt, each file's bytes are an LSENC
+ *                       stream (content/crypt) under argon2id(passphrase)
  *   POST /api/v0/add/raw?pin=&only_hash=   import the request body as one file
  *   POST /api/v0/fetch  {cid, timeout_s=60}   fetch a DAG over Bitswap; JSON lines of
  *                                   progress (bytes, total, blocks, peers, rate, eta); fails
@@ -86,6 +88,7 @@ typedef struct add_job_t {
     api_req_t *req;
     int fd;
     unixfs_file_t *imp;
+    crypt_enc_t *enc; /* --encrypt: bytes pass through it on their way to imp */
     uint64_t bytes, total, last_ms;
     bool pin, only_hash;
     struct event *ev;
@@ -108,6 +111,7 @@ add_job_free(add_job_t *a)
     node_content_job_remove(a->c, &a->job);
     if (!a->only_hash)
         node_content_batch_release(a->c);
+    crypt_enc_free(a->enc);
     unixfs_file_free(a->imp);
     if (a->fd >= 0)
         close(a->fd);
@@ -141,9 +145,11 @@ add_result(node_content_t *c, const unixfs_result_t *res, bool pin, bool only_ha
     }
     if (*err < 0)
         return json_pack("{s:s, s:s}", "event", "error", "message", ls_strerror(*err));
-    return json_pack("{s:s, s:o, s:I, s:I, s:b}", "event", "done", "cid",
+    /* announced in the DHT (node_provide.c: content.provide; queued, sent soon) */
+    bool provided = !only_hash && node_provide_dag(c, &res->cid);
+    return json_pack("{s:s, s:o, s:I, s:I, s:b, s:b}", "event", "done", "cid",
                      content_cid_json(&res->cid), "size", (json_int_t)res->filesize, "tsize",
-                     (json_int_t)res->tsize, "pinned", pin && !only_hash);
+                     (json_int_t)res->tsize, "pinned", pin && !only_hash, "provided", provided);
 }
 
 static void
@@ -156,7 +162,10 @@ add_step(evutil_socket_t fd, short what, void *arg)
     int rc = 0;
     for (size_t step = 0; rc == 0 && n > 0 && step < ADD_STEP_BYTES; step += (size_t)n) {
         n = read(a->fd, a->chunk, ADD_READ_BYTES);
-        rc = n < 0 ? -errno : n > 0 ? unixfs_file_write(a->imp, a->chunk, (size_t)n) : 0;
+        rc = n < 0    ? -errno
+             : n == 0 ? 0
+             : a->enc ? crypt_enc_write(a->enc, a->chunk, (size_t)n)
+                      : unixfs_file_write(a->imp, a->chunk, (size_t)n);
         a->bytes += n > 0 ? (uint64_t)n : 0;
     }
     if (rc == 0 && n > 0) {
@@ -171,6 +180,8 @@ add_step(evutil_socket_t fd, short what, void *arg)
         return;
     }
     unixfs_result_t res;
+    if (rc == 0 && a->enc)
+        rc = crypt_enc_finish(a->enc);
     if (rc == 0)
         rc = unixfs_file_finish(a->imp, &res);
     json_t *line = rc < 0 ? json_pack("{s:s, s:s}", "event", "error", "message",
@@ -181,8 +192,15 @@ add_step(evutil_socket_t fd, short what, void *arg)
     add_job_free(a);
 }
 
+static int
+to_importer(void *ctx, const uint8_t *p, size_t len)
+{
+    return unixfs_file_write(ctx, p, len);
+}
+
 static void
-add_file(node_content_t *c, api_req_t *req, int fd, uint64_t size, bool pin, bool only_hash)
+add_file(node_content_t *c, api_req_t *req, int fd, uint64_t size, bool pin, bool only_hash,
+         const crypt_key_t *key)
 {
     add_job_t *a = ls_calloc(1, sizeof *a);
     a->c = c;
@@ -192,6 +210,7 @@ add_file(node_content_t *c, api_req_t *req, int fd, uint64_t size, bool pin, boo
     a->pin = pin;
     a->only_hash = only_hash;
     a->imp = unixfs_file_new(&c->params, only_hash ? put_nothing : node_content_put, c);
+    a->enc = key ? crypt_enc_new_key(key, to_importer, a->imp) : NULL;
     a->chunk = ls_malloc(ADD_READ_BYTES);
     a->ev = event_new(c->node->base, -1, 0, add_step, a);
     a->job.cancel = add_job_cancel;
@@ -203,13 +222,14 @@ add_file(node_content_t *c, api_req_t *req, int fd, uint64_t size, bool pin, boo
 }
 
 static void
-add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only_hash)
+add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only_hash,
+        const crypt_key_t *key)
 {
     unixfs_result_t res;
     if (!only_hash)
         node_content_batch_take(c);
-    int rc = unixfs_add_path(path, &c->params, only_hash ? put_nothing : node_content_put, c,
-                             &res);
+    int rc = unixfs_add_path_encrypted(path, &c->params, key,
+                                       only_hash ? put_nothing : node_content_put, c, &res);
     if (!only_hash)
         node_content_batch_release(c);
     if (rc < 0) {
@@ -222,6 +242,23 @@ add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only
     api_stream_end(req);
 }
 
+/* {encrypt: true, passphrase}: derive the key once for the whole add (argon2id, on
+ * the loop: ~0.1 s with the default cost). 0 (no encryption: *key NULL) or an error
+ * already replied. */
+static int
+add_key(api_req_t *req, json_t *body, crypt_key_t **key)
+{
+    if (!json_flag(body, "encrypt", false))
+        return 0;
+    const char *pass = json_string_value(json_object_get(body, "passphrase"));
+    int rc = pass && pass[0] ? crypt_key_derive(pass, NULL, key) : LS_EINVAL;
+    if (rc == LS_EINVAL)
+        api_reply_error(req, 400, "bad_request", "'encrypt' needs a non-empty 'passphrase'");
+    else if (rc < 0)
+        api_reply_errcode(req, rc, "deriving the key");
+    return rc;
+}
+
 static void
 route_add(api_req_t *req, void *ctx)
 {
@@ -231,14 +268,17 @@ route_add(api_req_t *req, void *ctx)
         return;
     const char *path = json_string_value(json_object_get(body, "path"));
     bool pin = json_flag(body, "pin", true), only_hash = json_flag(body, "only_hash", false);
+    crypt_key_t *key = NULL;
     struct stat st;
-    if (!path || path[0] != '/') {
+    if (add_key(req, body, &key) < 0) {
+        /* add_key replied */
+    } else if (!path || path[0] != '/') {
         api_reply_error(req, 400, "bad_request", "'path' must be an absolute local path");
     } else if (stat(path, &st) < 0) {
         api_reply_error(req, 404, "not_found", "%s: %s", path, strerror(errno));
     } else if (S_ISDIR(st.st_mode)) {
         if (json_flag(body, "recursive", false))
-            add_dir(c, req, path, pin, only_hash);
+            add_dir(c, req, path, pin, only_hash, key);
         else
             api_reply_error(req, 400, "bad_request", "%s is a directory (use -r)", path);
     } else {
@@ -246,8 +286,9 @@ route_add(api_req_t *req, void *ctx)
         if (fd < 0)
             api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
         else
-            add_file(c, req, fd, (uint64_t)st.st_size, pin, only_hash);
+            add_file(c, req, fd, (uint64_t)st.st_size, pin, only_hash, key);
     }
+    crypt_key_free(key);
     json_decref(body);
 }
 
@@ -333,7 +374,9 @@ fetch_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     node_fetch_progress_t p;
     node_fetch_progress(j->f, &p);
-    content_stream_line(j->req, content_progress_json(&p));
+    json_t *line = content_progress_json(&p);
+    json_object_set_new(line, "sources", node_fetch_sources_json(j->f)); /* per peer */
+    content_stream_line(j->req, line);
     uint64_t now = clock_mono_ms();
     if (p.bytes != j->last_bytes || !j->last_change_ms) {
         j->last_bytes = p.bytes;
@@ -353,6 +396,13 @@ static void
 fetch_done(void *ctx, int err)
 {
     fetch_job_t *j = ctx;
+    if (j->f) { /* a last progress line: the sources' final counts */
+        node_fetch_progress_t p;
+        node_fetch_progress(j->f, &p);
+        json_t *line = content_progress_json(&p);
+        json_object_set_new(line, "sources", node_fetch_sources_json(j->f));
+        content_stream_line(j->req, line);
+    }
     j->f = NULL; /* freed by the fetch after this callback */
     if (err < 0)
         content_stream_line(j->req, json_pack("{s:s, s:s}", "event", "error", "message",

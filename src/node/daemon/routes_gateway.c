@@ -166,6 +166,8 @@ serve_raw(node_content_t *c, api_req_t *req, const cid_t *cid)
 {
     buf_t b = BUF_INIT(BLOCKSTORE_MAX_BLOCK);
     int rc = blockstore_get(c->bs, cid, &b);
+    if (rc == 0 && c->corrupt_blocks && b.len)
+        b.data[0] ^= 0x5a; /* test.corrupt_blocks: a lying HTTP seeder too */
     if (rc < 0)
         api_reply_errcode(req, rc, "block");
     else

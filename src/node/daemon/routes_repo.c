@@ -1,6 +1,8 @@
 /* routes_repo — API of held content, pins, the repository and raw blocks:
- *   POST /api/v0/get        {cid, path}   write a held file or directory to a local
- *                                         path (the daemon writes it: same machine)
+ *   POST /api/v0/get        {cid, path, passphrase?}   write a held file or directory
+ *                                         to a local path (the daemon writes it: same
+ *                                         machine); with a passphrase every file is
+ *                                         decrypted (LSENC, content/crypt), all or nothing
  *   POST /api/v0/stat       {cid}         {held, type, size, links}
  *   POST /api/v0/ls         {cid}         directory entries
  *   POST /api/v0/pin/add    {cid, recursive=true}   GET /api/v0/pin/ls
@@ -20,6 +22,7 @@
 
 #include "lib/err/err.h"
 #include "lib/log/log.h"
+#include "node/daemon/node_crypt.h"
 #include "node/daemon/routes_content.h"
 
 #define EXPORT_MAX_DEPTH 64
@@ -52,6 +55,9 @@ typedef struct export_t {
     node_content_t *c;
     uint64_t bytes;
     int fd;
+    const char *passphrase; /* get --decrypt: every file is an LSENC stream (node_crypt) */
+    const char *why;        /* the decryption error for the user, if any */
+    crypt_key_t *keys;      /* derived keys reused across the export's files */
 } export_t;
 
 static int
@@ -125,6 +131,9 @@ export_node(export_t *e, const cid_t *cid, const char *path, int depth)
         return rc;
     if (st.type == UNIXFS_DIRECTORY)
         return export_dir(e, cid, path, depth);
+    if (e->passphrase)
+        return node_crypt_export_file(e->c, cid, path, e->passphrase, &e->keys, &e->bytes,
+                                      &e->why);
     e->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (e->fd < 0)
         return -errno;
@@ -146,8 +155,12 @@ route_get(api_req_t *req, void *ctx)
         api_reply_error(req, 400, "bad_request", "'path' must be an absolute local path");
     } else {
         export_t e = { .c = content_of(ctx), .fd = -1 };
+        e.passphrase = json_string_value(json_object_get(body, "passphrase"));
         int rc = export_node(&e, &cid, path, 0);
-        if (rc < 0)
+        crypt_key_free(e.keys);
+        if (rc < 0 && e.why)
+            api_reply_error(req, 422, "decrypt_failed", "%s", e.why);
+        else if (rc < 0)
             api_reply_errcode(req, rc, rc == LS_ENOENT ? "not held here (fetch it first)"
                                                        : path);
         else

@@ -2,7 +2,8 @@
 // kubo's parameters (INTEROP.md): CIDv1, raw leaves, fixed 262144-byte chunks,
 // balanced layout with at most 174 links per node, single leaf reduced to itself.
 //
-//   node js/cid.mjs PATH [CHUNK_SIZE [MAX_LINKS]]   prints the root CID on stdout
+//   node js/cid.mjs PATH [CHUNK_SIZE [MAX_LINKS [SHARD_SPLIT_THRESHOLD_BYTES]]]
+//                                                   prints the root CID on stdout
 //
 // A directory is imported recursively (files and empty directories; symlinks are
 // skipped), named by its base name as `ipfs add -r` does.
@@ -28,6 +29,7 @@ if (!target) {
 }
 const chunkSize = Number(process.argv[3] ?? 262144)
 const maxChildrenPerNode = Number(process.argv[4] ?? 174)
+const shardSplitThresholdBytes = Number(process.argv[5] ?? 262144)
 
 // Walk `dir`, yielding import candidates whose paths start with `prefix`.
 function * walk (dir, prefix) {
@@ -49,7 +51,8 @@ const options = {
   rawLeaves: true,
   reduceSingleLeafToSelf: true,
   chunker: fixedSize({ chunkSize }),
-  layout: balanced({ maxChildrenPerNode })
+  layout: balanced({ maxChildrenPerNode }),
+  shardSplitThresholdBytes
 }
 
 const isDir = fs.statSync(target).isDirectory()

@@ -7,7 +7,11 @@
 //     {"id":2,"cmd":"dial","addr":MULTIADDR}  → {peer}
 //     {"id":3,"cmd":"get","cid":CID,"out":FILE,"timeoutMs":N}   fetch over Bitswap and
 //                                             write the bytes → {bytes, ms}
-//     {"id":4,"cmd":"stop"}
+//     {"id":4,"cmd":"adddir","path":DIR,"shardSplitThresholdBytes":N}   import a
+//                                             directory tree (kubo's parameters; directories
+//                                             whose links estimate passes N bytes become
+//                                             HAMT shards, fanout 256) → {cid}
+//     {"id":5,"cmd":"stop"}
 //
 // Loopback only: TCP on 127.0.0.1, Noise, yamux, identify, ping, Bitswap (helia's
 // default: /ipfs/bitswap/1.2.0 only); no routers, no bootstrap, no HTTP gateways.
@@ -25,6 +29,7 @@ console.warn = (...a) => log('WARN', ...a)
 
 const { createInterface } = await import('node:readline')
 const fs = await import('node:fs')
+const pathMod = await import('node:path')
 const { createHeliaLight } = await import('helia')
 const { withLibp2pLight } = await import('@helia/libp2p')
 const { withBitswap } = await import('@helia/bitswap')
@@ -66,6 +71,22 @@ const commands = {
     const t0 = performance.now()
     const cid = await ufs.addByteStream(fs.createReadStream(path, { highWaterMark: 1 << 20 }), kubo)
     return { cid: cid.toString(), ms: performance.now() - t0 }
+  },
+  async adddir ({ path, shardSplitThresholdBytes }) {
+    const base = pathMod.basename(pathMod.resolve(path))
+    function * walk (dir, prefix) {
+      yield { path: prefix }
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = pathMod.join(dir, e.name)
+        if (e.isDirectory()) yield * walk(full, prefix + '/' + e.name)
+        else if (e.isFile()) yield { path: prefix + '/' + e.name, content: fs.readFileSync(full) }
+      }
+    }
+    let root
+    for await (const entry of ufs.addAll(walk(path, base), { ...kubo, shardSplitThresholdBytes })) {
+      if (entry.path === base) root = entry
+    }
+    return { cid: root.cid.toString() }
   },
   async dial ({ addr }) {
     const conn = await helia.libp2p.dial(multiaddr(addr))

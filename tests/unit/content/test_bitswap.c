@@ -616,6 +616,51 @@ test_session_free_cancels(void **state)
     sim_free();
 }
 
+/* Blocks fetched outside Bitswap (an HTTP seeder): claimed wants are not asked of
+ * peers, corrupt bytes are refused, verified ones complete the want, and wants given
+ * back are fetched by the peers. */
+static void
+test_outside_source(void **state)
+{
+    (void)state;
+    cid_t claimed[50];
+    uint8_t bad[BLOCK_LEN];
+    sim_init(NULL, NULL);
+    for (int s = 1; s < NNODES; s++)
+        serve_all(s, 200);
+    start_session(200);
+    assert_int_equal(bitswap_session_claim(g_sess, claimed, 50), 50);
+    int first = block_index(&claimed[0]);
+    memcpy(bad, g_data[first], BLOCK_LEN);
+    bad[7] ^= 1;
+    assert_int_equal(bitswap_deliver(g_nodes[0].bs, &claimed[0], bad, BLOCK_LEN), LS_EPROTO);
+    assert_false(g_nodes[0].have[first]);
+    for (int i = 0; i < 25; i++) {
+        int k = block_index(&claimed[i]);
+        assert_int_equal(bitswap_deliver(g_nodes[0].bs, &claimed[i], g_data[k], BLOCK_LEN), 1);
+        assert_true(g_nodes[0].have[k]);
+        /* twice: nobody wants it any more */
+        assert_int_equal(bitswap_deliver(g_nodes[0].bs, &claimed[i], g_data[k], BLOCK_LEN), 0);
+    }
+    for (int i = 25; i < 50; i++)
+        bitswap_session_unclaim(g_sess, &claimed[i]);
+    assert_true(sim_run(session_done, 60000, NULL));
+    assert_all_received(200);
+    uint64_t from_peers = 0;
+    for (int s = 1; s < NNODES; s++)
+        from_peers += client_ledger(s).blocks_recv;
+    assert_int_equal(from_peers, 175); /* the 25 delivered outside were never asked */
+    peer_id_t ids[BITSWAP_SESSION_MAX_PEERS];
+    uint64_t blocks[BITSWAP_SESSION_MAX_PEERS], bytes[BITSWAP_SESSION_MAX_PEERS], sum = 0;
+    size_t n = bitswap_session_peer_stats(g_sess, ids, blocks, bytes, BITSWAP_SESSION_MAX_PEERS);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        sum += blocks[i];
+    assert_int_equal(sum, 175);
+    bitswap_session_free(g_sess);
+    sim_free();
+}
+
 int
 main(void)
 {
@@ -630,6 +675,7 @@ main(void)
         cmocka_unit_test(test_fairness),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_session_free_cancels),
+        cmocka_unit_test(test_outside_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,7 @@ test_corruption_on_disk(void **state)
     cid_t cid;
     buf_t out = BUF_INIT(BUF_UNLIMITED);
     assert_int_equal(fx_put(f->bs, 7, 3000, &cid), 0);
+    assert_int_equal(fx_reopen(f), 0);
     fx_damage(f->bs, &cid, 1234);
 
     assert_int_equal(blockstore_get(f->bs, &cid, &out), LS_ECORRUPT);
@@ -250,8 +251,8 @@ test_persistence_and_foreach(void **state)
 static void
 crash_child(fixture_t *f)
 {
-    blockstore_config_t cfg = {.batch_flush = 2};
-    f->cfg = cfg;
+    blockstore_config_t cfg = {.batch_flush = 2, .layout = BLOCKSTORE_LAYOUT_FILES};
+    f->cfg = cfg; /* the flatfs layout's repair (test_blockstore_pack.c has packs') */
     if (fx_open(f) < 0)
         _exit(1);
     cid_t c;
@@ -292,7 +293,7 @@ test_crash_repair(void **state)
     fs_mkdir_p(shard, 0755);
     assert_int_equal(fs_write_atomic(path, d1, 1000, 0644), 0); /* wrong bytes */
 
-    f->cfg = (blockstore_config_t){0};
+    f->cfg = (blockstore_config_t){.layout = BLOCKSTORE_LAYOUT_FILES};
     assert_int_equal(fx_open(f), 0);
     assert_false(blockstore_has(f->bs, &c1));
     assert_false(blockstore_has(f->bs, &c5));

@@ -165,6 +165,7 @@ test_corrupt_pinned_block(void **state)
     make_tree(f->bs, &t, true);
     pin_links_t links = {NULL, fx_links};
     assert_int_equal(pin_add(f->bs, &t.r, true, &links, NULL), 0);
+    assert_int_equal(fx_reopen(f), 0);
     fx_damage(f->bs, &t.y, 10);
     buf_t out = BUF_INIT(BUF_UNLIMITED);
     assert_int_equal(blockstore_get(f->bs, &t.y, &out), LS_ECORRUPT);

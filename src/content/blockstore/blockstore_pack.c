@@ -1,0 +1,387 @@
+/* blockstore_pack — pack files: record format, appends, reads through cached
+ * descriptors, and the committed length that repair scans from (blockstore.h,
+ * "Layout" and "Durability"). */
+#include "content/blockstore/blockstore_internal.h"
+
+#define LOG_MODULE "blockstore"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/crypto/random.h"
+#include "lib/err/err.h"
+#include "lib/log/log.h"
+
+static const uint8_t REC_MAGIC[4] = {'L', 'B', 'K', '1'};
+
+static void
+put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+size_t
+bs_record_encode(const multihash_t *mh, uint64_t codec, uint32_t len, uint8_t out[BS_REC_MAX_HDR])
+{
+    buf_t b = BUF_INIT(MULTIHASH_MAX_LEN);
+    if (multihash_encode(mh, &b) < 0 || b.len == 0) {
+        buf_free(&b);
+        return 0;
+    }
+    memcpy(out, REC_MAGIC, 4);
+    put_le(out + 4, len, 4);
+    put_le(out + 8, codec, 8);
+    out[16] = (uint8_t)b.len;
+    memcpy(out + BS_REC_FIXED, b.data, b.len);
+    size_t n = BS_REC_FIXED + b.len;
+    buf_free(&b);
+    return n;
+}
+
+int
+bs_record_decode(const uint8_t *p, size_t n, size_t max_block, bs_record_t *out)
+{
+    if (n < BS_REC_FIXED)
+        return n > 0 && memcmp(p, REC_MAGIC, LS_MIN(n, 4)) != 0 ? LS_ECORRUPT : 0;
+    if (memcmp(p, REC_MAGIC, 4) != 0)
+        return LS_ECORRUPT;
+    uint64_t len = get_le(p + 4, 4);
+    size_t mhlen = p[16];
+    if (len > max_block || mhlen == 0 || mhlen > MULTIHASH_MAX_LEN)
+        return LS_ECORRUPT;
+    if (n < BS_REC_FIXED + mhlen)
+        return 0;
+    multihash_t mh;
+    if (multihash_decode(p + BS_REC_FIXED, mhlen, &mh) != (int)mhlen ||
+        multihash_encoded_len(&mh) != mhlen)
+        return LS_ECORRUPT; /* the length byte and the (minimal) multihash must agree */
+    out->mh = mh;
+    out->codec = get_le(p + 8, 8);
+    out->len = (uint32_t)len;
+    out->hdr_len = BS_REC_FIXED + mhlen;
+    return (int)out->hdr_len;
+}
+
+int
+bs_pack_path(const blockstore_t *bs, int64_t id, char *path)
+{
+    int w = snprintf(path, PATH_MAX, "%s/packs/%08lld.pack", bs->dir, (long long)id);
+    return (w < 0 || w >= PATH_MAX) ? LS_EINVAL : 0;
+}
+
+/* ---- descriptors ---- */
+
+int
+bs_pack_fd(blockstore_t *bs, int64_t id)
+{
+    if (id == bs->cur_pack && bs->cur_fd >= 0)
+        return bs->cur_fd;
+    for (size_t i = 0; i < BS_PACK_FDS; i++)
+        if (bs->fds[i].id == id)
+            return bs->fds[i].fd;
+    char path[PATH_MAX];
+    if (bs_pack_path(bs, id, path) < 0)
+        return LS_EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    bs_packfd_t *slot = &bs->fds[bs->fd_next];
+    bs->fd_next = (bs->fd_next + 1) % BS_PACK_FDS;
+    if (slot->id)
+        close(slot->fd);
+    *slot = (bs_packfd_t){id, fd};
+    return fd;
+}
+
+void
+bs_pack_forget(blockstore_t *bs, int64_t id)
+{
+    if (id == 0)
+        return; /* the mark of a free slot */
+    for (size_t i = 0; i < BS_PACK_FDS; i++)
+        if (bs->fds[i].id == id) {
+            close(bs->fds[i].fd);
+            bs->fds[i] = (bs_packfd_t){0, 0};
+        }
+}
+
+/* ---- the pack appended to ---- */
+
+static int
+close_current(blockstore_t *bs)
+{
+    int rc = 0;
+    if (bs->cur_fd >= 0) {
+        rc = bs_pack_sync(bs);
+        int rc2 = rc == 0 ? bs_pack_commit_size(bs) : 0;
+        rc = rc < 0 ? rc : rc2;
+        close(bs->cur_fd);
+    }
+    bs->cur_fd = -1;
+    bs->cur_pack = 0;
+    bs->cur_size = bs->cur_committed = 0;
+    return rc;
+}
+
+static int
+use_pack(blockstore_t *bs, int64_t id, bool create)
+{
+    char path[PATH_MAX];
+    if (bs_pack_path(bs, id, path) < 0)
+        return LS_EINVAL;
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0644);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    /* a new file's directory entry must be durable before rows name it */
+    if (create && bs->cfg.sync != BLOCKSTORE_SYNC_NONE && fsync(bs->packs_dirfd) < 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    bs_pack_forget(bs, id);
+    bs->cur_pack = id;
+    bs->cur_fd = fd;
+    bs->cur_size = bs->cur_committed = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int
+new_pack(blockstore_t *bs)
+{
+    int rc = db_exec(bs->db, "INSERT INTO packs(size) VALUES (0)");
+    if (rc < 0)
+        return rc;
+    return use_pack(bs, sqlite3_last_insert_rowid(db_handle(bs->db)), true);
+}
+
+int
+bs_pack_open(blockstore_t *bs)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/packs", bs->dir) >= (int)sizeof path)
+        return LS_EINVAL;
+    if (!bs->writer)
+        bs->writer = bs_writer_new();
+    if (mkdir(path, 0755) == 0) {
+        if (bs->cfg.sync != BLOCKSTORE_SYNC_NONE && fsync(bs->dirfd) < 0)
+            return -errno; /* packs/ itself must survive a power loss */
+    } else if (errno != EEXIST) {
+        return -errno;
+    }
+    bs->packs_dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (bs->packs_dirfd < 0)
+        return -errno;
+    /* go on appending to the newest pack if it has room */
+    sqlite3_stmt *st = db_stmt(bs->db, "SELECT id, size + dead * ?1 FROM packs "
+                                       "ORDER BY id DESC LIMIT 1");
+    if (!st)
+        return LS_EIO;
+    sqlite3_bind_int64(st, 1, (int64_t)bs->cfg.pack_max); /* a dead pack reads as full */
+    int step = sqlite3_step(st);
+    int64_t id = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    uint64_t size = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
+    int rc = step == SQLITE_ROW ? 0 : db_check(bs->db, step, "packs");
+    sqlite3_reset(st);
+    /* every pack after the newest is this run's; of the newest, what is appended */
+    bs->fresh_pack = id;
+    bs->fresh_off = UINT64_MAX;
+    if (rc < 0 || id == 0 || size >= bs->cfg.pack_max)
+        return rc;
+    rc = use_pack(bs, id, false);
+    if (rc == 0)
+        bs->fresh_off = bs->cur_size;
+    return rc == -ENOENT ? 0 : rc; /* gone: the next append starts a new one */
+}
+
+void
+bs_pack_close(blockstore_t *bs)
+{
+    if (close_current(bs) < 0)
+        log_warn("%s: could not record the current pack's length", bs->dir);
+    bs_writer_free(bs->writer);
+    for (size_t i = 0; i < BS_PACK_FDS; i++)
+        bs_pack_forget(bs, bs->fds[i].id);
+    if (bs->packs_dirfd >= 0)
+        close(bs->packs_dirfd);
+    bs->packs_dirfd = -1;
+}
+
+int
+bs_pack_drain(blockstore_t *bs)
+{
+    int rc = bs->writer ? bs_writer_drain(bs->writer) : 0;
+    if (rc < 0 && bs->pack_err == 0)
+        bs->pack_err = rc;
+    return bs->pack_err;
+}
+
+int
+bs_pack_sync(blockstore_t *bs)
+{
+    if (bs_pack_drain(bs) < 0)
+        return bs->pack_err;
+    if (bs->cur_fd < 0 || bs->cfg.sync == BLOCKSTORE_SYNC_NONE)
+        return 0;
+    return fdatasync(bs->cur_fd) < 0 ? -errno : 0;
+}
+
+int
+bs_pack_commit_size(blockstore_t *bs)
+{
+    if (bs->cur_pack == 0 || bs->cur_committed == bs->cur_size)
+        return 0;
+    sqlite3_stmt *st = db_stmt(bs->db, "UPDATE packs SET size = ?2 WHERE id = ?1");
+    if (!st)
+        return LS_EIO;
+    sqlite3_bind_int64(st, 1, bs->cur_pack);
+    sqlite3_bind_int64(st, 2, (int64_t)bs->cur_size);
+    int rc = db_check(bs->db, sqlite3_step(st), "packs size");
+    sqlite3_reset(st);
+    if (rc == 0)
+        bs->cur_committed = bs->cur_size;
+    return rc;
+}
+
+void
+bs_pack_rewind(blockstore_t *bs)
+{
+    if (bs->writer)
+        bs_writer_drain(bs->writer); /* its error is why we rewind, if any */
+    bs->pack_err = 0;
+    if (bs->cur_fd < 0 || bs->cur_size == bs->cur_committed)
+        return;
+    if (ftruncate(bs->cur_fd, (off_t)bs->cur_committed) < 0)
+        log_warn("%s: could not cut an aborted batch off its pack; the next repair will", bs->dir);
+    bs->cur_size = bs->cur_committed;
+}
+
+static int
+write_at(int fd, struct iovec *iov, int n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwritev(fd, iov, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        off += (uint64_t)w;
+        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+            w -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* Past BS_PACK_MAX: commit what the batch has in this pack, then start a new one
+ * (so a batch's pending records always sit in the current pack). */
+static int
+roll_over(blockstore_t *bs)
+{
+    int rc = bs->in_batch ? bs_batch_flush(bs) : 0;
+    if (rc == 0)
+        rc = close_current(bs);
+    return rc;
+}
+
+int
+bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const uint8_t *data,
+               size_t len, bs_loc_t *loc)
+{
+    uint8_t hdr[BS_REC_MAX_HDR];
+    size_t hlen = bs_record_encode(mh, codec, (uint32_t)len, hdr);
+    if (hlen == 0)
+        return LS_EINVAL;
+    int rc = 0;
+    if (bs->cur_fd >= 0 && bs->cur_size + hlen + len > bs->cfg.pack_max && bs->cur_size > 0)
+        rc = roll_over(bs);
+    if (rc == 0 && bs->cur_fd < 0)
+        rc = new_pack(bs);
+    if (rc < 0)
+        return rc;
+    struct iovec iov[2] = {{hdr, hlen}, {(void *)data, len}};
+    bs_writer_submit(bs->writer, bs->cur_fd, bs->cur_size, iov, len ? 2 : 1,
+                     bs->cfg.sync != BLOCKSTORE_SYNC_NONE);
+    *loc = (bs_loc_t){bs->cur_pack, bs->cur_size + hlen};
+    bs->cur_size += hlen + len;
+    return 0;
+}
+
+int
+bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out)
+{
+    if (size > bs->cfg.max_block)
+        return LS_ECORRUPT; /* checked before allocating */
+    if (loc->pack == bs->cur_pack && !bs_writer_idle(bs->writer)) {
+        int rc = bs_pack_drain(bs); /* its bytes may still be queued */
+        if (rc < 0)
+            return rc;
+    }
+    int fd = bs_pack_fd(bs, loc->pack);
+    if (fd < 0)
+        return fd == -ENOENT ? LS_ECORRUPT : fd;
+    size_t old = out->len;
+    uint8_t *dst = size ? buf_extend(out, (size_t)size) : NULL;
+    if (size && !dst)
+        return LS_ETOOBIG;
+    for (uint64_t got = 0; got < size;) {
+        ssize_t n = pread(fd, dst + got, (size_t)(size - got), (off_t)(loc->off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            buf_truncate(out, old);
+            return n < 0 ? -errno : LS_ECORRUPT; /* the pack ends early */
+        }
+        got += (uint64_t)n;
+    }
+    return 0;
+}
+
+void
+bs_quarantine_bytes(blockstore_t *bs, const multihash_t *mh, const uint8_t *p, size_t n)
+{
+    char qdir[PATH_MAX], path[PATH_MAX + 64];
+    uint8_t raw[MULTIHASH_MAX_LEN];
+    buf_t key = BUF_INIT(sizeof raw);
+    if (snprintf(qdir, sizeof qdir, "%s/quarantine", bs->dir) >= (int)sizeof qdir ||
+        multihash_encode(mh, &key) < 0 || (mkdir(qdir, 0755) < 0 && errno != EEXIST)) {
+        buf_free(&key);
+        return;
+    }
+    /* named by the digest's first bytes in hex: enough to tell them apart */
+    char hex[17] = {0};
+    for (size_t i = 0; i < 8 && i + 2 < key.len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", key.data[i + 2]);
+    snprintf(path, sizeof path, "%s/%s.%08x", qdir, hex, (unsigned)random_u64());
+    buf_free(&key);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    struct iovec iov = {(void *)p, n};
+    if (write_at(fd, &iov, n ? 1 : 0, 0) < 0)
+        log_warn("%s: could not keep a damaged block in quarantine/", bs->dir);
+    close(fd);
+}

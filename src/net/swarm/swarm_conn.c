@@ -230,9 +230,11 @@ start_yamux(swarm_conn_t *c)
     ycfg.max_streams = sw->cfg.max_streams_per_conn;
     ycfg.max_window = sw->cfg.max_window;
     /* yamux pings give the RTT that window auto-tuning needs (the libp2p ping
-     * protocol keeps connections alive); windows grow only on slow paths */
+     * protocol keeps connections alive); windows grow to 16 MiB on paths of 2 ms
+     * or more, to 1 MiB on shorter ones (yamux.h) */
     ycfg.keepalive_ms = 30000;
     ycfg.tune_min_rtt_ms = 2;
+    ycfg.short_window = 1024u * 1024;
     yamux_env_t env = {
         .ctx = c,
         .on_stream_open = streams_on_open,

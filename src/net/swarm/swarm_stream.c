@@ -162,15 +162,17 @@ is_served(void *ctx, const char *proto)
     return false;
 }
 
-/* Send what the stream's multistream-select owes. */
+/* Send what the stream's multistream-select owes; it goes into the queue even
+ * when other streams' data filled it (yamux_write_small). */
 static int
 flush_mss(swarm_stream_t *s)
 {
-    uint8_t tmp[2 * MSS_MAX_MESSAGE + 64];
+    uint8_t tmp[2 * MSS_MAX_MESSAGE + 64]; /* a header and a proposal */
+    _Static_assert(sizeof tmp <= YAMUX_SMALL_WRITE, "one mss output per small write");
     buf_t out = { tmp, 0, sizeof tmp, sizeof tmp };
     int n;
     while ((n = mss_output(s->mss, &out)) > 0) {
-        int w = yamux_write(s->conn->ymx, s->id, out.data, out.len);
+        int w = yamux_write_small(s->conn->ymx, s->id, out.data, out.len);
         if (w != (int)out.len)
             return w < 0 ? w : LS_ELIMIT;
         out.len = 0;

@@ -54,11 +54,14 @@ typedef struct yamux_config_t {
     size_t max_out;           /* Data bytes queued before yamux_write() blocks */
     uint64_t keepalive_ms;    /* ping this often (first ping at the first tick); 0 = never */
     uint64_t ping_timeout_ms; /* an unanswered ping this old kills the session */
-    /* Grow receive windows only on paths whose measured RTT is at least this many
-     * ms (0: on any path, as go-yamux does). A short path has a small
-     * bandwidth-delay product, and on loopback large windows measured slower
-     * (docs/PERFORMANCE.md), so the swarm sets 2. */
+    /* Paths whose RTT is under this many ms, or not measured yet, grow their
+     * receive windows only up to short_window (0: every measured path may reach
+     * max_window, as go-yamux does). A short path's bandwidth-delay product is small, but on
+     * loopback 256 KiB still leaves the sender waiting for window updates: a 1 MiB
+     * window measured 1.75x faster there, 2-16 MiB a little slower than 1 MiB
+     * (docs/PERFORMANCE.md), so the swarm sets 2 ms and 1 MiB. */
     uint32_t tune_min_rtt_ms;
+    uint32_t short_window;    /* default and minimum: the initial window */
 } yamux_config_t;
 
 /** Defaults: 1024 streams, 16 MiB max window, 64 KiB frames (js-yamux's size, and
@@ -159,6 +162,17 @@ int yamux_open_stream(yamux_session_t *s, uint32_t *id);
  *  LS_ENOENT (no such stream), LS_ECLOSED (after yamux_close_write(), or a session
  *  error). */
 int yamux_write(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t len);
+
+/** The largest yamux_write_small() write. */
+#define YAMUX_SMALL_WRITE 4096u
+
+/** Queue a short protocol message (multistream-select) whole even when the output
+ *  queue is full of other streams' data: a negotiation must not fail because a bulk
+ *  stream filled the queue. The overshoot is bounded by YAMUX_SMALL_WRITE per call
+ *  and callers make a few per stream. Returns `len`, 0 when the stream's send window
+ *  is smaller than `len` (not for a new stream: its window is 256 KiB), LS_EINVAL
+ *  over YAMUX_SMALL_WRITE, or yamux_write()'s errors. */
+int yamux_write_small(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t len);
 
 /** Zero-copy write: account for a Data frame of up to `len` bytes on `id` and write
  *  its header to `hdr`; the caller sends the header and then the first n bytes of its

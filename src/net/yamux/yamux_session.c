@@ -20,6 +20,7 @@ yamux_config_default(yamux_config_t *cfg)
     cfg->keepalive_ms = 30000;
     cfg->ping_timeout_ms = 15000;
     cfg->tune_min_rtt_ms = 0;
+    cfg->short_window = YAMUX_INITIAL_WINDOW;
 }
 
 yamux_session_t *
@@ -35,6 +36,8 @@ yamux_session_new(bool is_client, const yamux_config_t *cfg, const yamux_env_t *
            s->cfg.max_streams >= 1 && s->cfg.max_out >= 1);
     /* Without assertions, still never divide by zero or shrink below the spec. */
     s->cfg.max_window = LS_MAX(s->cfg.max_window, YAMUX_INITIAL_WINDOW);
+    s->cfg.short_window = LS_MAX(s->cfg.short_window, YAMUX_INITIAL_WINDOW);
+    s->cfg.short_window = LS_MIN(s->cfg.short_window, s->cfg.max_window);
     s->cfg.max_frame = LS_MAX(s->cfg.max_frame, 1u);
     s->cfg.max_out = LS_MAX(s->cfg.max_out, (size_t)1);
     if (env)

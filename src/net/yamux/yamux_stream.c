@@ -272,6 +272,29 @@ yamux_write(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t len)
 }
 
 int
+yamux_write_small(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t len)
+{
+    yamux_stream_t *st = yamux_stream_get(s, id);
+
+    if (!st)
+        return LS_ENOENT;
+    if (s->err || (st->flags & YS_LOCAL_FIN))
+        return LS_ECLOSED;
+    if (len > YAMUX_SMALL_WRITE)
+        return LS_EINVAL;
+    if (len > st->send_window) {
+        mark_blocked(s, st);
+        return 0;
+    }
+    if (len == 0)
+        return 0;
+    queue_data(s, st, p, len);
+    st->send_window -= (uint32_t)len;
+    s->stats.data_out += len;
+    return (int)len;
+}
+
+int
 yamux_write_header(yamux_session_t *s, uint32_t id, size_t len,
                    uint8_t hdr[static YAMUX_HEADER_LEN])
 {
@@ -332,7 +355,9 @@ yamux_reset(yamux_session_t *s, uint32_t id)
 
 /* Top the window up once half of it is free again; double it first when the last
  * top-up was less than four round trips ago (the reader, not the window, should be
- * the limit). The rule is go-yamux's auto-tuning. */
+ * the limit). The rule is go-yamux's auto-tuning; a sub-millisecond or not yet
+ * measured RTT counts as 1 ms, and paths under tune_min_rtt_ms (or not measured yet)
+ * stop at short_window. */
 static void
 maybe_update_window(yamux_session_t *s, yamux_stream_t *st)
 {
@@ -340,10 +365,11 @@ maybe_update_window(yamux_session_t *s, yamux_stream_t *st)
 
     if (grant < st->recv_max / 2)
         return;
-    bool tune = s->rtt_ms && s->rtt_ms >= s->cfg.tune_min_rtt_ms;
-    if (tune && s->now_ms - st->epoch_ms < 4 * s->rtt_ms && st->recv_max < s->cfg.max_window) {
-        uint32_t grown =
-            st->recv_max > s->cfg.max_window / 2 ? s->cfg.max_window : st->recv_max * 2;
+    bool short_path = !s->rtt_ms || s->rtt_ms < s->cfg.tune_min_rtt_ms;
+    uint32_t cap = short_path ? s->cfg.short_window : s->cfg.max_window;
+    uint64_t rtt = s->rtt_ms ? s->rtt_ms : 1;
+    if (s->now_ms - st->epoch_ms < 4 * rtt && st->recv_max < cap) {
+        uint32_t grown = st->recv_max > cap / 2 ? cap : st->recv_max * 2;
         grant += grown - st->recv_max;
         st->recv_max = grown;
     }

@@ -488,11 +488,12 @@ test_yamux_window_autotune(void **state)
     peer_free(c);
     peer_free(s);
 
-    /* A fast reader on a short path (RTT 1 ms) with tune_min_rtt_ms = 2, as the
-     * swarm configures it: the window stays at 256 KiB. */
+    /* A fast reader on a short path (RTT 1 ms) with tune_min_rtt_ms = 2 and a
+     * 1 MiB short_window, as the swarm configures it: the window stops at 1 MiB. */
     yamux_config_t cfg;
     yamux_config_default(&cfg);
     cfg.tune_min_rtt_ms = 2;
+    cfg.short_window = 1 * MiB;
     c = peer_new(true, &cfg), s = peer_new(false, &cfg);
     s->verify_pattern = true;
     yamux_ping(s->s, now);
@@ -500,7 +501,7 @@ test_yamux_window_autotune(void **state)
     pipe_once(c, s, now + 1, BUF_UNLIMITED);
     assert_int_equal(s->rtt, 1);
     id = run_one_stream(c, s, &now, 16 * MiB, 0);
-    assert_int_equal(yamux_stream_get(s->s, id)->recv_max, YAMUX_INITIAL_WINDOW);
+    assert_int_equal(yamux_stream_get(s->s, id)->recv_max, 1 * MiB);
     peer_free(c);
     peer_free(s);
 }
@@ -541,6 +542,13 @@ test_yamux_write_blocks_on_window(void **state)
     q->st[id].open = true;
     assert_int_equal(yamux_write(q->s, id, big, 1000), 100 - 12);
     assert_int_equal(yamux_write(q->s, id, big, 1000), 0);
+    /* ...but not a negotiation message: a full queue must not fail a new stream's
+     * multistream-select (yamux_write_small), and it stays bounded */
+    uint32_t id2;
+    assert_int_equal(yamux_open_stream(q->s, &id2), 0);
+    assert_int_equal(yamux_write(q->s, id2, big, 40), 0);
+    assert_int_equal(yamux_write_small(q->s, id2, big, 40), 40);
+    assert_int_equal(yamux_write_small(q->s, id2, big, YAMUX_SMALL_WRITE + 1), LS_EINVAL);
     buf_t b = drain(q->s);
     assert_int_equal(q->st[id].writable, 1); /* fired from yamux_output */
     buf_free(&b);

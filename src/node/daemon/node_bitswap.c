@@ -53,6 +53,47 @@ glue_of(void *node_ctx)
     return n->content ? n->content->bitswap : NULL;
 }
 
+/* One framed message (varint length, then the message) waiting for the stream. */
+typedef struct bseg_t {
+    struct bseg_t *next;
+    size_t len, off;
+    uint8_t data[];
+} bseg_t;
+
+static void
+q_push(bpeer_t *p, const uint8_t *msg, size_t len)
+{
+    uint8_t pre[VARINT_MAX_LEN];
+    size_t n = varint_encode(len, pre);
+    bseg_t *seg = ls_malloc(sizeof *seg + n + len);
+    memcpy(seg->data, pre, n);
+    memcpy(seg->data + n, msg, len);
+    seg->next = NULL;
+    seg->len = n + len;
+    seg->off = 0;
+    if (p->q_tail)
+        p->q_tail->next = seg;
+    else
+        p->q_head = seg;
+    p->q_tail = seg;
+    p->queued += seg->len;
+}
+
+/* Drop everything queued; true if there was anything. */
+static bool
+q_clear(bpeer_t *p)
+{
+    bool had = p->q_head != NULL;
+    while (p->q_head) {
+        bseg_t *seg = p->q_head;
+        p->q_head = seg->next;
+        free(seg);
+    }
+    p->q_tail = NULL;
+    p->queued = 0;
+    return had;
+}
+
 static bpeer_t *
 peer_find(node_bitswap_t *g, const peer_id_t *id)
 {
@@ -68,7 +109,6 @@ peer_add(node_bitswap_t *g, const peer_id_t *id, int version)
     bpeer_t *p = ls_calloc(1, sizeof *p);
     p->id = *id;
     p->version = version;
-    buf_init(&p->q, BUF_UNLIMITED);
     p->next = g->peers;
     g->peers = p;
     bitswap_peer_connected(g->engine, clock_mono_ms(), id, version);
@@ -89,7 +129,7 @@ peer_remove(node_bitswap_t *g, bpeer_t *p)
     if (p->out)
         swarm_stream_reset(p->out);
     bitswap_peer_disconnected(g->engine, &p->id);
-    buf_free(&p->q);
+    q_clear(p);
     free(p);
 }
 
@@ -118,18 +158,23 @@ report(node_bitswap_t *g, const peer_id_t *peer, trust_event_t ev)
 static void
 flush(bpeer_t *p)
 {
-    while (p->out && p->q_off < p->q.len) {
-        int w = swarm_stream_write(p->out, p->q.data + p->q_off, p->q.len - p->q_off);
-        if (w <= 0) {
-            if (w < 0)
-                p->q_off = p->q.len;
-            break;
+    while (p->out && p->q_head) {
+        bseg_t *seg = p->q_head;
+        int w = swarm_stream_write(p->out, seg->data + seg->off, seg->len - seg->off);
+        if (w < 0) {
+            q_clear(p);
+            return;
         }
-        p->q_off += (size_t)w;
-    }
-    if (p->q_off == p->q.len || p->q_off >= p->q.len / 2) {
-        buf_consume(&p->q, p->q_off);
-        p->q_off = 0;
+        if (w == 0)
+            return;
+        seg->off += (size_t)w;
+        p->queued -= (size_t)w;
+        if (seg->off < seg->len)
+            return; /* the stream is full: on_writable comes back here */
+        p->q_head = seg->next;
+        if (!p->q_head)
+            p->q_tail = NULL;
+        free(seg);
     }
 }
 
@@ -187,9 +232,7 @@ on_open(void *ud, swarm_stream_t *s, int err, const char *protocol)
         log_debug("cannot open a Bitswap stream to %s: %s", sid(&p->id, b),
                   ls_strerror(err));
         p->out_ud = NULL;
-        st->g->send_dropped += p->q.len ? 1 : 0;
-        buf_clear(&p->q);
-        p->q_off = 0;
+        st->g->send_dropped += q_clear(p) ? 1 : 0;
         stream_on_close(st, NULL, err);
         return;
     }
@@ -232,13 +275,11 @@ env_send(void *ctx, const peer_id_t *to, const uint8_t *msg, size_t len)
     bpeer_t *p = peer_find(g, to);
     if (!p)
         return LS_ENOENT;
-    varint_append(&p->q, len);
-    buf_append(&p->q, msg, len);
+    q_push(p, msg, len);
     if (p->out)
         flush(p);
     else if (!p->opening && open_out(g, p) < 0) {
-        buf_clear(&p->q);
-        p->q_off = 0;
+        q_clear(p);
         return LS_ECLOSED;
     }
     return 0;
@@ -248,7 +289,7 @@ static size_t
 env_send_queued(void *ctx, const peer_id_t *peer)
 {
     bpeer_t *p = peer_find(ctx, peer);
-    return p ? p->q.len - p->q_off : 0;
+    return p ? p->queued : 0;
 }
 
 /* ---- inbound ---- */
@@ -595,7 +636,7 @@ node_bitswap_stop(node_content_t *c)
     while (g->peers) {
         bpeer_t *p = g->peers;
         g->peers = p->next;
-        buf_free(&p->q);
+        q_clear(p);
         free(p);
     }
     static const char *const protos[] = { BITSWAP_PROTO_120, BITSWAP_PROTO_110,

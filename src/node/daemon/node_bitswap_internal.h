@@ -15,10 +15,11 @@ typedef struct bpeer_t {
     swarm_stream_t *out;     /* reused for every message; NULL when none */
     struct bstream_t *out_ud;
     bool opening;
-    buf_t q;                 /* framed messages the stream has not taken yet */
-    size_t q_off;            /* bytes of q already taken (dropped in one move when they
-                                are half of it: moving the rest after every write
-                                was half a seeder's CPU) */
+    /* framed messages the stream has not taken yet, one allocation each: the
+     * stream takes them in pieces and a finished one is freed, so no byte is ever
+     * moved (moving a single queue's rest was half a seeder's CPU) */
+    struct bseg_t *q_head, *q_tail;
+    size_t queued;           /* bytes in the segments not taken yet */
 } bpeer_t;
 
 struct node_bitswap_t {

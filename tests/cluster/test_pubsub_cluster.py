@@ -86,12 +86,11 @@ def setup():
         set_config(n.home, {"peers.min": 6, "peers.max": 30, "gossip.fanout": 4,
                             "gossip.interval_ms": 500, "peers.discovery_interval_ms": 1000,
                             "log.level": "info"})
-    # five seeds, each node after them bootstraps from two of them; seeds have room
-    # for every newcomer, as bootstrap nodes are provisioned (a seed at peers.max
-    # refuses late nodes, which then stay isolated)
+    # five seeds, each node after them bootstraps from two of them; a seed at
+    # peers.max accepts a newcomer and evicts its lowest-trust peer, so late nodes
+    # still get in
     seeds = nodes[:5]
     for i, n in enumerate(seeds):
-        set_config(n.home, {"peers.max": 2 * N})
         if i:
             set_config(n.home, {"swarm.bootstrap": [STATE["boot"][0]]})
         n.start()

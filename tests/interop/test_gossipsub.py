@@ -9,6 +9,7 @@ lester_pubsub_control_total{kind="iwant_served"} proves the path was taken.
 js dials offering /meshsub/1.2.0 first and both speak it: js sends IDONTWANT for
 messages over 512 bytes, which Lester honours (counted as
 lester_pubsub_control_total{kind="idontwant_received"}, only from v1.2 peers).
+js2 has a secp256k1 identity, so its StrictSign signatures are ECDSA ones.
 Lester's own subscriptions are `lester pubsub sub --json` streams."""
 import json
 import os
@@ -86,7 +87,10 @@ def setup():
     id1, id2 = l1.get("/api/v0/id"), l2.get("/api/v0/id")
     run("swarm", "connect", id1["addresses"][0], home=l2.home, check_rc=0)
     js1 = ih.JsPeer({"gossipsub": {}}, name="js-gossip1")
-    js2 = ih.JsPeer({"gossipsub": {"D": 0, "Dlo": 0, "Dhi": 0, "Dout": 0, "Dscore": 0,
+    # js2 has a secp256k1 identity: its StrictSign signatures are ECDSA, which
+    # Lester verifies through sigverify (the key is inlined in its peer ID)
+    js2 = ih.JsPeer({"keyType": "secp256k1",
+                     "gossipsub": {"D": 0, "Dlo": 0, "Dhi": 0, "Dout": 0, "Dscore": 0,
                                    "Dlazy": 0}}, name="js-gossip2")
     js1.start()
     js2.start()
@@ -175,6 +179,8 @@ def test_messages_reach_every_subscriber():
     # StrictSign fields survive both ways
     m = next(x for x in subs[0].msgs if x["from"] == js1.peer_id)
     check(m["seqno"] and len(m["seqno"]) == 16, "seqno from js: %r" % m)
+    check(any(x["from"] == js2.peer_id for x in subs[1].msgs),
+          "L2 accepted messages signed with js2's secp256k1 key")
     ev = next(e for e in js1.events_named("message") if e["data"].startswith("l2-"))
     check(ev["from"] == STATE["id2"] and ev["signed"], "js sees Lester's signed message: %r" % ev)
 

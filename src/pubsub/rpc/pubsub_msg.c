@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/crypto/sha256.h"
+#include "lib/crypto/sigverify.h"
 #include "lib/err/err.h"
 
 int
@@ -60,46 +61,60 @@ pubsub_msg_sign(PubsubPb__Message *m, uint64_t seqno, const ed25519_keypair_t *k
     return rc;
 }
 
-/* The author's Ed25519 key: from `key` (which must name the same peer as `from`) or
- * inlined in `from`. */
+/* The author's public key (type and PublicKey.Data, pointing into `m` or `author`):
+ * from `key`, which must name the same peer as `from`, or inlined in `from`
+ * (Ed25519 and secp256k1 keys are, so senders may omit `key`). */
 static int
-author_key(const PubsubPb__Message *m, const peer_id_t *author, uint8_t pk[static 32])
+author_key(const PubsubPb__Message *m, const peer_id_t *author, int *type, const uint8_t **k,
+           size_t *klen)
 {
+    const uint8_t *proto;
+    size_t plen;
     if (!m->has_key)
-        return peer_id_ed25519_pubkey(author, pk) ? 0 : LS_EINVAL;
+        return peer_id_pubkey_proto(author, &proto, &plen) ?
+                   pubkey_proto_decode(proto, plen, type, k, klen) : LS_EINVAL;
     peer_id_t from_key;
-    int type;
-    const uint8_t *k;
-    size_t klen;
-    int rc = pubkey_proto_decode(m->key.data, m->key.len, &type, &k, &klen);
+    int rc = pubkey_proto_decode(m->key.data, m->key.len, type, k, klen);
     if (rc == LS_ENOTSUP)
         return LS_ENOTSUP;
     if (rc < 0 || peer_id_from_pubkey_proto(&from_key, m->key.data, m->key.len) < 0 ||
         !peer_id_equal(&from_key, author))
         return LS_EINVAL;
-    if (type != PEER_KEY_ED25519)
-        return LS_ENOTSUP;
-    memcpy(pk, k, 32);
     return 0;
+}
+
+/* Ed25519 through libsodium (the common case, batched by pubsub_verify); RSA,
+ * secp256k1 and ECDSA authors (other libp2p implementations) through sigverify. */
+static int
+check_signature(int type, const uint8_t *k, size_t klen, const buf_t *msg,
+                const ProtobufCBinaryData *sig)
+{
+    if (type != PEER_KEY_ED25519)
+        return sigverify(type, k, klen, msg->data, msg->len, sig->data, sig->len);
+    if (klen != ED25519_PK_LEN || sig->len != ED25519_SIG_LEN)
+        return LS_EBADSIG;
+    return ed25519_verify(sig->data, msg->data, msg->len, k) ? 0 : LS_EBADSIG;
 }
 
 int
 pubsub_msg_verify(const PubsubPb__Message *m, peer_id_t *author)
 {
     peer_id_t id;
-    uint8_t pk[ED25519_PK_LEN];
 
     if (!m->has_from || !m->has_seqno || m->seqno.len != PUBSUB_SEQNO_LEN || !m->has_signature ||
-        m->signature.len != ED25519_SIG_LEN ||
+        m->signature.len == 0 || m->signature.len > SIGVERIFY_MAX_SIG ||
         peer_id_from_bytes(&id, m->from.data, m->from.len) < 0)
         return LS_EINVAL;
-    int rc = author_key(m, &id, pk);
+    int type;
+    const uint8_t *k;
+    size_t klen;
+    int rc = author_key(m, &id, &type, &k, &klen);
     if (rc < 0)
         return rc;
     buf_t msg = BUF_INIT(BUF_UNLIMITED);
     rc = pubsub_msg_signing_bytes(m, &msg);
-    if (rc == 0 && !ed25519_verify(m->signature.data, msg.data, msg.len, pk))
-        rc = LS_EBADSIG;
+    if (rc == 0)
+        rc = check_signature(type, k, klen, &msg, &m->signature);
     buf_free(&msg);
     if (rc == 0 && author)
         *author = id;

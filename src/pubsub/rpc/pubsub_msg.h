@@ -52,11 +52,12 @@ int pubsub_msg_sign(PubsubPb__Message *m, uint64_t seqno, const ed25519_keypair_
                     pubsub_msg_sig_t *store);
 
 /** StrictSign validation of `m`: 0 and the author in `*author` (may be NULL) if from,
- *  an 8-byte seqno and a 64-byte signature are present, `from` is a valid peer ID, the
- *  key (the `key` field, which must match `from`, or the Ed25519 key inlined in
- *  `from`) is Ed25519 and the signature verifies. LS_EINVAL if a field is missing or
- *  malformed or the key does not match `from`; LS_ENOTSUP for a non-Ed25519 key;
- *  LS_EBADSIG if the signature does not verify. */
+ *  an 8-byte seqno and a signature are present, `from` is a valid peer ID, and the
+ *  signature verifies under the author's key (the `key` field, which must match
+ *  `from`, or the key inlined in `from`) — Ed25519, or RSA, secp256k1 or ECDSA
+ *  (lib/crypto/sigverify) for authors running other libp2p implementations.
+ *  LS_EINVAL if a field is missing or malformed or the key does not match `from`;
+ *  LS_ENOTSUP for an unknown key type; LS_EBADSIG if the signature does not verify. */
 int pubsub_msg_verify(const PubsubPb__Message *m, peer_id_t *author);
 
 /** True if `topic` is one of Lester's own (content-hash IDs, hop limit). */

@@ -12,6 +12,8 @@
 #include "pubsub/rpc/pubsub_msg.h"
 #include "pubsub/rpc/pubsub_rpc.h"
 
+#include "../lib/libp2p_keys_fixture.h"
+
 #define BIN(s) ((ProtobufCBinaryData){sizeof(s) - 1, (uint8_t *)(s)})
 
 /* Message{from "AB", data "hi", seqno 1, topic "t"} */
@@ -316,6 +318,49 @@ test_count_messages(void **state)
     assert_int_equal(pubsub_rpc_count_messages(longv, sizeof longv), LS_EINVAL);
 }
 
+/* Authors with RSA, secp256k1 and ECDSA keys (js, go and rust nodes can have them):
+ * their StrictSign signatures verify, with `key` present or (secp256k1, whose peer
+ * ID inlines the key) omitted; a changed byte does not. */
+static void
+test_verify_other_key_types(void **state)
+{
+    static const int types[] = {SIGVERIFY_RSA, SIGVERIFY_SECP256K1, SIGVERIFY_ECDSA};
+    static uint8_t seqno[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+    (void)state;
+    for (size_t i = 0; i < LS_ARRAY_LEN(types); i++) {
+        buf_t pub = BUF_INIT(BUF_UNLIMITED), proto = BUF_INIT(BUF_UNLIMITED);
+        buf_t signing = BUF_INIT(BUF_UNLIMITED), sig = BUF_INIT(BUF_UNLIMITED);
+        EVP_PKEY *pk = fixture_keygen(types[i], &pub);
+        assert_int_equal(pubkey_proto_encode(types[i], pub.data, pub.len, &proto), 0);
+        peer_id_t id, author;
+        assert_int_equal(peer_id_from_pubkey_proto(&id, proto.data, proto.len), 0);
+        PubsubPb__Message m;
+        pubsub_pb__message__init(&m);
+        m.has_from = m.has_data = m.has_seqno = m.has_topic = m.has_key = 1;
+        m.from = (ProtobufCBinaryData){id.len, id.bytes};
+        m.data = BIN("hello");
+        m.seqno = (ProtobufCBinaryData){8, seqno};
+        m.topic = BIN("t");
+        m.key = (ProtobufCBinaryData){proto.len, proto.data};
+        assert_int_equal(pubsub_msg_signing_bytes(&m, &signing), 0);
+        fixture_sign(pk, signing.data, signing.len, &sig);
+        m.has_signature = 1;
+        m.signature = (ProtobufCBinaryData){sig.len, sig.data};
+        assert_int_equal(pubsub_msg_verify(&m, &author), 0);
+        assert_true(peer_id_equal(&author, &id));
+        m.has_key = 0; /* only a secp256k1 key fits in the peer ID */
+        assert_int_equal(pubsub_msg_verify(&m, NULL), types[i] == SIGVERIFY_SECP256K1 ? 0 : LS_EINVAL);
+        m.has_key = 1;
+        m.data = BIN("hellO");
+        assert_int_equal(pubsub_msg_verify(&m, NULL), LS_EBADSIG);
+        EVP_PKEY_free(pk);
+        buf_free(&pub);
+        buf_free(&proto);
+        buf_free(&signing);
+        buf_free(&sig);
+    }
+}
+
 int
 main(void)
 {
@@ -323,6 +368,7 @@ main(void)
         cmocka_unit_test(test_encode_vector),  cmocka_unit_test(test_decode_vector),
         cmocka_unit_test(test_decode_rejects), cmocka_unit_test(test_sign_vector),
         cmocka_unit_test(test_msgid), cmocka_unit_test(test_count_messages),
+        cmocka_unit_test(test_verify_other_key_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "lib/crypto/random.h"
 #include "lib/err/err.h"
+#include "lib/fs/fs.h"
 #include "lib/multibase/multibase.h"
 
 #define DATA_SUFFIX ".data"
@@ -72,21 +73,6 @@ bs_name_to_mh(const char *name, multihash_t *out)
 }
 
 static int
-write_full(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int
 fsync_path(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -124,7 +110,7 @@ bs_file_write(blockstore_t *bs, const multihash_t *mh, const uint8_t *data, size
     int fd = open_tmp(bs, tmp, shard, sync);
     if (fd < 0)
         return fd;
-    int rc = write_full(fd, data, len);
+    int rc = fs_write_full(fd, data, len);
     if (rc == 0 && sync && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "content/crypt/crypt_internal.h"
+#include "lib/bytes/bytes.h"
 #include "lib/err/err.h"
 
 _Static_assert(crypto_secretstream_xchacha20poly1305_ABYTES == CRYPT_ABYTES, "ABYTES");
@@ -34,22 +35,6 @@ crypt_params_t
 crypt_params_max(void)
 {
     return (crypt_params_t){CRYPT_OPSLIMIT_MAX, CRYPT_MEMLIMIT_MAX, CRYPT_CHUNK_MAX};
-}
-
-static void
-put_be(uint8_t *p, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t
-get_be(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* Below libsodium's minimum, a memlimit argon2id would round down to whole KiB (two
@@ -90,9 +75,9 @@ crypt_header_parse(const uint8_t *p, size_t len, const crypt_params_t *max, cryp
     if (p[OFF_ALG] != ALG_ARGON2ID_SECRETSTREAM)
         return LS_ENOTSUP;
     crypt_header_t h;
-    h.params.opslimit = (uint32_t)get_be(p + OFF_OPS, 4);
-    h.params.memlimit = get_be(p + OFF_MEM, 8);
-    h.params.chunk = (uint32_t)get_be(p + OFF_CHUNK, 4);
+    h.params.opslimit = (uint32_t)be_get(p + OFF_OPS, 4);
+    h.params.memlimit = be_get(p + OFF_MEM, 8);
+    h.params.chunk = (uint32_t)be_get(p + OFF_CHUNK, 4);
     if (p[OFF_RESERVED] != 0 || params_invalid(&h.params))
         return LS_ECORRUPT;
     if (params_above(&h.params, max ? max : &dflt))
@@ -171,9 +156,9 @@ header_encode(uint8_t h[static CRYPT_HEADER_LEN], const crypt_key_t *k)
     memset(h, 0, CRYPT_HEADER_LEN);
     memcpy(h, CRYPT_MAGIC, CRYPT_MAGIC_LEN);
     h[OFF_ALG] = ALG_ARGON2ID_SECRETSTREAM;
-    put_be(h + OFF_OPS, k->params.opslimit, 4);
-    put_be(h + OFF_MEM, k->params.memlimit, 8);
-    put_be(h + OFF_CHUNK, k->params.chunk, 4);
+    be_put(h + OFF_OPS, k->params.opslimit, 4);
+    be_put(h + OFF_MEM, k->params.memlimit, 8);
+    be_put(h + OFF_CHUNK, k->params.chunk, 4);
     memcpy(h + OFF_SALT, k->salt, sizeof k->salt);
 }
 

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "lib/bytes/bytes.h"
 #include "lib/err/err.h"
 #include "lib/fs/fs.h"
 
@@ -38,22 +39,6 @@ keyfile_params_t
 keyfile_params_max(void)
 {
     return (keyfile_params_t){KEYFILE_OPSLIMIT_MAX, KEYFILE_MEMLIMIT_MAX};
-}
-
-static void
-put_be(uint8_t *p, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t
-get_be(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* Below libsodium's minimum, or a memlimit that is not whole KiB: argon2id rounds it down
@@ -99,8 +84,8 @@ seal_seed(uint8_t f[static KEYFILE_ENCRYPTED_LEN], const ed25519_keypair_t *kp,
 
     write_header(f, MODE_ARGON2ID_SECRETBOX, kp);
     randombytes_buf(f + OFF_SALT, crypto_pwhash_SALTBYTES);
-    put_be(f + OFF_OPS, pr->opslimit, 4);
-    put_be(f + OFF_MEM, pr->memlimit, 8);
+    be_put(f + OFF_OPS, pr->opslimit, 4);
+    be_put(f + OFF_MEM, pr->memlimit, 8);
     randombytes_buf(f + OFF_NONCE, crypto_secretbox_NONCEBYTES);
     int rc = derive_key(key, passphrase, f + OFF_SALT, pr);
     if (rc == 0)
@@ -161,7 +146,7 @@ static int
 open_seed(const uint8_t *p, const char *passphrase, const keyfile_params_t *max,
           uint8_t seed[static ED25519_SEED_LEN])
 {
-    keyfile_params_t pr = {(uint32_t)get_be(p + OFF_OPS, 4), get_be(p + OFF_MEM, 8)};
+    keyfile_params_t pr = {(uint32_t)be_get(p + OFF_OPS, 4), be_get(p + OFF_MEM, 8)};
     uint8_t key[crypto_secretbox_KEYBYTES];
 
     if (params_invalid(&pr))

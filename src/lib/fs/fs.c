@@ -13,9 +13,10 @@
 #include "lib/err/err.h"
 #include "lib/mem/mem.h"
 
-static int
-write_full(int fd, const uint8_t *p, size_t len)
+int
+fs_write_full(int fd, const void *data, size_t len)
 {
+    const uint8_t *p = data;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0) {
@@ -54,7 +55,7 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
         rc = -errno;
         goto out;
     }
-    if ((rc = write_full(fd, data, len)) == 0 && fchmod(fd, mode) < 0)
+    if ((rc = fs_write_full(fd, data, len)) == 0 && fchmod(fd, mode) < 0)
         rc = -errno;
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;

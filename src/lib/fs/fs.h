@@ -12,6 +12,8 @@
 
 #include "lib/buf/buf.h"
 
+/** Write all `len` bytes to `fd`, retrying short writes and EINTR. 0 or -errno. */
+int fs_write_full(int fd, const void *data, size_t len);
 /** Replace `path` with `len` bytes, created with `mode`. 0 or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /** Read all of `path` into `out` (appended). LS_ETOOBIG if larger than `max`;

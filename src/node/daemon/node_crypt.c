@@ -8,6 +8,7 @@
 
 #include "content/crypt/crypt.h"
 #include "lib/err/err.h"
+#include "lib/fs/fs.h"
 
 typedef struct plain_out_t {
     int fd;
@@ -18,17 +19,10 @@ static int
 write_plain(void *ctx, const uint8_t *p, size_t len)
 {
     plain_out_t *o = ctx;
-    while (len) {
-        ssize_t w = write(o->fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-        o->bytes += (uint64_t)w;
-    }
-    return 0;
+    int rc = fs_write_full(o->fd, p, len);
+    if (rc == 0)
+        o->bytes += len;
+    return rc;
 }
 
 static int

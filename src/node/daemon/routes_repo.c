@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/err/err.h"
+#include "lib/fs/fs.h"
 #include "lib/log/log.h"
 #include "node/daemon/node_crypt.h"
 #include "node/daemon/routes_content.h"
@@ -64,17 +65,10 @@ static int
 write_fd(void *ctx, const uint8_t *p, size_t len)
 {
     export_t *e = ctx;
-    while (len) {
-        ssize_t w = write(e->fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-        e->bytes += (uint64_t)w;
-    }
-    return 0;
+    int rc = fs_write_full(e->fd, p, len);
+    if (rc == 0)
+        e->bytes += len;
+    return rc;
 }
 
 typedef struct entries_t {

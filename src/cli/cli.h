@@ -54,6 +54,7 @@ int cmd_dht(cli_t *cli, int argc, char **argv);
 int cmd_add(cli_t *cli, int argc, char **argv);
 int cmd_cat(cli_t *cli, int argc, char **argv);
 int cmd_get(cli_t *cli, int argc, char **argv);
+int cmd_ls(cli_t *cli, int argc, char **argv);
 int cmd_pin(cli_t *cli, int argc, char **argv);
 int cmd_repo(cli_t *cli, int argc, char **argv);
 int cmd_block(cli_t *cli, int argc, char **argv);
@@ -65,6 +66,6 @@ extern const char usage_init[], usage_daemon[], usage_id[], usage_version[], usa
     usage_config[], usage_devnet[], usage_shutdown[], usage_swarm[], usage_ping[], usage_diag[],
     usage_pubsub[], usage_trust[], usage_dht[];
 extern const char usage_add[], usage_cat[], usage_get[], usage_pin[], usage_repo[],
-    usage_block[], usage_bitswap[];
+    usage_block[], usage_bitswap[], usage_ls[];
 
 #endif

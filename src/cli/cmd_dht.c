@@ -28,7 +28,10 @@ const char usage_dht[] =
     "get        print the value stored under KEY exactly as it was put; with --json the\n"
     "           whole verified record: publisher, seq, ts_ms, exp_ms, value (base64)\n"
     "provide    announce this node as a provider of CID\n"
-    "findprovs  print the peers that provide CID (peer ID and addresses), at most MAX (20)\n"
+    "findprovs  print the peers that provide CID, at most MAX (20): one block of lines\n"
+    "           each, its peer ID, addresses and the metadata it signed when it\n"
+    "           announced (protocols, HTTP endpoints, wallet, price per MB, chunks);\n"
+    "           --json the full structures\n"
     "closest    the closest peers to KEY that answered, nearest first (FIND_NODE)\n"
     "routing    routing table statistics: peers per bucket, replacement cache, records,\n"
     "           requests by type\n"
@@ -47,6 +50,52 @@ print_addrs(json_t *addrs)
     size_t i;
     json_t *a;
     json_array_foreach(addrs, i, a) printf("%s\n", json_string_value(a));
+}
+
+/* "  label      a, b, c" for a non-empty JSON array (strings or integers). */
+static void
+print_list(const char *label, json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    if (!json_array_size(arr))
+        return;
+    printf("  %-10s", label);
+    json_array_foreach(arr, i, v) {
+        if (json_is_string(v))
+            printf("%s%s", i ? ", " : "", json_string_value(v));
+        else
+            printf("%s%lld", i ? ", " : "", (long long)json_integer_value(v));
+    }
+    printf("\n");
+}
+
+/* One block of lines per provider: its peer ID, then its addresses and what its
+ * signed metadata (seed 004) announces; a blank line between providers. */
+static void
+print_providers(json_t *providers)
+{
+    size_t i, j;
+    json_t *p, *a;
+    json_array_foreach(providers, i, p) {
+        printf("%s%s\n", i ? "\n" : "", json_string_value(json_object_get(p, "peer")));
+        json_array_foreach(json_object_get(p, "addrs"), j, a)
+            printf("  %-10s%s\n", j ? "" : "addrs", json_string_value(a));
+        json_t *m = json_object_get(p, "metadata");
+        if (!m) {
+            printf("  %-10s%s\n", "metadata", "none (a plain provider record)");
+            continue;
+        }
+        print_list("protocols", json_object_get(m, "protocols"));
+        json_array_foreach(json_object_get(m, "endpoints"), j, a)
+            printf("  %-10s%s\n", j ? "" : "http", json_string_value(a));
+        if (json_object_get(m, "wallet"))
+            printf("  %-10s%s\n", "wallet", json_string_value(json_object_get(m, "wallet")));
+        if (json_object_get(m, "price_per_mb"))
+            printf("  %-10s%lld per MB\n", "price",
+                   (long long)json_integer_value(json_object_get(m, "price_per_mb")));
+        print_list("chunks", json_object_get(m, "chunks"));
+    }
 }
 
 static int
@@ -153,14 +202,7 @@ dht_simple(cli_t *cli, const char *sub, const char *arg, long long max)
         printf("providing %s: announced to %lld peer(s)\n", arg,
                (long long)json_integer_value(json_object_get(r.json, "peers_ok")));
     } else if (k == 2) {
-        json_array_foreach(json_object_get(r.json, "providers"), i, p) {
-            printf("%s", json_string_value(json_object_get(p, "peer")));
-            size_t j;
-            json_t *a;
-            json_array_foreach(json_object_get(p, "addrs"), j, a)
-                printf("  %s", json_string_value(a));
-            printf("\n");
-        }
+        print_providers(json_object_get(r.json, "providers"));
     } else {
         json_array_foreach(json_object_get(r.json, "peers"), i, p)
             printf("%s\n", json_string_value(p));

@@ -27,6 +27,7 @@ static const cli_command_t commands[] = {
     { "add", cmd_add, "import a file or directory and print its CID", usage_add },
     { "cat", cmd_cat, "write a file's bytes to stdout (fetched if needed)", usage_cat },
     { "get", cmd_get, "fetch a file or directory by CID and save it", usage_get },
+    { "ls", cmd_ls, "list a directory's entries: type, size, CID, name", usage_ls },
     { "pin", cmd_pin, "keep content from garbage collection", usage_pin },
     { "repo", cmd_repo, "blockstore size, quota and garbage collection", usage_repo },
     { "block", cmd_block, "raw blocks: get, put, stat", usage_block },

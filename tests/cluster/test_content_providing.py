@@ -1,11 +1,11 @@
 """Providing and multi-source downloads on a real cluster (issue 6):
 - A adds a file; its root is announced in the DHT (add --json says "provided");
   C, connected only to the DHT bootstrap node B (not to A), finds A through the
-  provider record (`dht findprovs` lists A), dials it and gets the file, bytes
-  identical;
+  provider record (`dht findprovs` lists A, with the Bitswap protocols A signed
+  into its metadata), dials it and gets the file, bytes identical;
 - a file held by A (Bitswap) and by H, an HTTP-only seeder (test.bitswap_off; its
-  provider record names its gateway), is fetched by C from both at once: the
-  download's per-source counts show blocks from each;
+  provider record names its gateway: findprovs shows the endpoints), is fetched by
+  C from both at once: the download's per-source counts show blocks from each;
 - X, an HTTP seeder serving corrupt bytes (test.corrupt_blocks), is dropped by the
   hash check and its trust falls; the download completes from the honest H.
 
@@ -79,6 +79,19 @@ def wait_providers(node, cid, want, timeout=60):
     fail("findprovs %s never listed %s: %s" % (cid, want, last))
 
 
+BITSWAP_IDS = ["/ipfs/bitswap/1.2.0", "/ipfs/bitswap/1.1.0", "/ipfs/bitswap/1.0.0"]
+
+
+def provider_meta(node, cid, peer):
+    """The signed metadata `dht findprovs --json` shows for `peer`, and the human text."""
+    j = run_json("dht", "findprovs", cid, home=node.home)
+    provs = {p["peer"]: p for p in j["providers"]}
+    check(peer in provs and "metadata" in provs[peer], "findprovs --json has %s's metadata: %r"
+          % (peer, j))
+    return provs[peer]["metadata"], run("dht", "findprovs", cid, home=node.home,
+                                        check_rc=0).stdout
+
+
 def get(node, cid, out):
     res = run("get", cid, "-o", out, "--json", home=node.home, check_rc=0, timeout=300)
     return json.loads(res.stdout)
@@ -106,6 +119,13 @@ def test_found_through_the_dht():
     check(done.get("provided") is True, "add --json says provided: %r" % done)
     out = wait_providers(c, cid, [a_id])
     print("  findprovs on C lists A")
+    meta, human = provider_meta(c, cid, a_id)
+    check(meta["protocols"] == BITSWAP_IDS and meta["endpoints"] == [],
+          "A announces its Bitswap protocols and no HTTP endpoint: %r" % meta)
+    check(meta["exp_ms"] > meta["ts_ms"] > 0, "signed with a lifetime: %r" % meta)
+    check("protocols " + ", ".join(BITSWAP_IDS) in human,
+          "findprovs prints A's protocols: %r" % human)
+    print("  findprovs shows A's signed metadata: %s" % ", ".join(meta["protocols"]))
     check(a_id not in connected(c), "C is not connected to A before the download")
     t0 = time.time()
     res = get(c, cid, w.sub("one.out"))
@@ -156,6 +176,15 @@ def test_http_seeder_and_bitswap_peer():
     cid = add(h, src)["cid"]
     check(add(a, src)["cid"] == cid, "same bytes, same CID on A and H")
     wait_providers(c, cid, [STATE["a_id"], h_id])
+    meta, human = provider_meta(c, cid, h_id)
+    base = h.api_base()
+    check(meta["protocols"] == ["/http/trustless-gateway"],
+          "H (no Bitswap) announces only its gateway: %r" % meta)
+    check(meta["endpoints"] == [base + "/ipfs/{cid}?format=raw",
+                                base + "/file/{cid}/chunk/{index}"],
+          "H's HTTP endpoints (content.provide_http) at %s: %r" % (base, meta))
+    check(("http      " + meta["endpoints"][0]) in human, "findprovs prints them: %r" % human)
+    print("  findprovs shows H's HTTP endpoints: %s" % meta["endpoints"][0])
     t0 = time.time()
     res = get(c, cid, w.sub("two.out"))
     print("  C get from A (Bitswap) + H (HTTP) %d MiB: %.2fs" % (MIB, time.time() - t0))

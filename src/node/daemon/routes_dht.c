@@ -7,7 +7,12 @@
  *   POST /api/v0/dht/get       {key, quorum?}      → {key, value (base64 payload), publisher,
  *                                                     seq, ts_ms, exp_ms, record, hops, ms}
  *   POST /api/v0/dht/provide   {cid}               → {cid, peers, hops, messages, ms}
- *   POST /api/v0/dht/findprovs {cid, max?}         → {cid, providers:[{peer, addrs[]}], ...}
+ *   POST /api/v0/dht/findprovs {cid, max?}         → {cid, providers:[{peer, addrs[],
+ *                                                     metadata?}], ...}; metadata: the
+ *                                                     provider's signed seed-004 record
+ *                                                     (kad_validate.h), decoded: protocols[],
+ *                                                     endpoints[], wallet?, price_per_mb?,
+ *                                                     chunks[]?, ts_ms, exp_ms
  *   POST /api/v0/dht/closest   {key}               → {key, peers[]} (nearest first)
  *   GET  /api/v0/dht/routing                       → mode, protocols, table and counters
  * Errors: 404 not_found, 503 no_peers (the routing table is empty), 504 timeout. */
@@ -17,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "dht/kad_validate.h"
 #include "lib/cid/cid.h"
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
@@ -131,6 +137,54 @@ peer_json(node_dht_t *d, const kad_peer_info_t *p)
     return j;
 }
 
+/* The strings of array `key` of `r` as a JSON array (absent: empty). */
+static json_t *
+str_array_json(const record_t *r, const char *key)
+{
+    json_t *arr = json_array();
+    const record_array_t *a;
+    const char *s;
+    if (record_get_array(r, key, &a) == 0)
+        for (size_t i = 0; i < record_array_len(a); i++)
+            if (record_array_get_str(a, i, &s) == 0)
+                json_array_append_new(arr, json_string(s));
+    return arr;
+}
+
+/* A provider's seed-004 metadata as JSON, or NULL when it announced none. The
+ * lookup kept only metadata that passed kad_provider_meta_check; it is checked
+ * again here to decode it (and in case it expired since). */
+static json_t *
+provider_meta_json(const dht_op_t *op, const kad_peer_info_t *p)
+{
+    record_t *r = NULL;
+    if (!p->meta_len || kad_provider_meta_check(clock_wall_ms(), op->key.data, op->key.len,
+                                                &p->id, p->meta, p->meta_len, &r) < 0)
+        return NULL;
+    json_t *j = json_pack("{s:o, s:o}", "protocols", str_array_json(r, "protocols"),
+                          "endpoints", str_array_json(r, "endpoints"));
+    const char *wallet;
+    uint64_t u;
+    const record_array_t *chunks;
+    if (record_get_str(r, "wallet", &wallet) == 0)
+        json_object_set_new(j, "wallet", json_string(wallet));
+    if (record_get_u64(r, "price_per_mb", &u) == 0)
+        json_object_set_new(j, "price_per_mb", json_integer((json_int_t)u));
+    if (record_get_array(r, "chunks", &chunks) == 0) {
+        json_t *c = json_array();
+        for (size_t i = 0; i < record_array_len(chunks); i++)
+            if (record_array_get_u64(chunks, i, &u) == 0)
+                json_array_append_new(c, json_integer((json_int_t)u));
+        json_object_set_new(j, "chunks", c);
+    }
+    if (record_get_u64(r, "ts", &u) == 0)
+        json_object_set_new(j, "ts_ms", json_integer((json_int_t)u));
+    if (record_get_u64(r, "exp", &u) == 0)
+        json_object_set_new(j, "exp_ms", json_integer((json_int_t)u));
+    record_free(r);
+    return j;
+}
+
 /* ---- answers ---- */
 
 static int
@@ -192,8 +246,13 @@ answer_json(dht_op_t *op, const kad_result_t *res)
         return j;
     }
     case OP_FINDPROVS:
-        for (size_t i = 0; i < res->npeers; i++)
-            json_array_append_new(peers, peer_json(op->d, &res->peers[i]));
+        for (size_t i = 0; i < res->npeers; i++) {
+            json_t *p = peer_json(op->d, &res->peers[i]);
+            json_t *meta = provider_meta_json(op, &res->peers[i]);
+            if (meta)
+                json_object_set_new(p, "metadata", meta);
+            json_array_append_new(peers, p);
+        }
         json_object_set_new(j, "providers", peers);
         return j;
     default:

@@ -4,7 +4,7 @@
  *                                         machine); with a passphrase every file is
  *                                         decrypted (LSENC, content/crypt), all or nothing
  *   POST /api/v0/stat       {cid}         {held, type, size, links}
- *   POST /api/v0/ls         {cid}         directory entries
+ *   POST /api/v0/ls         {cid}         directory entries {name, cid, tsize, type?, size?}
  *   POST /api/v0/pin/add    {cid, recursive=true}   GET /api/v0/pin/ls
  *   POST /api/v0/pin/rm     {cid}
  *   POST /api/v0/repo/gc                  GET /api/v0/repo/stat
@@ -189,11 +189,26 @@ route_stat(api_req_t *req, void *ctx)
                                        (json_int_t)st.n_links));
 }
 
+typedef struct ls_ctx_t {
+    const unixfs_source_t *src;
+    json_t *arr;
+} ls_ctx_t;
+
+/* Each entry with its type and size (one block read from the store per entry);
+ * an entry whose block is not held has neither. */
 static int
 ls_entry(void *ctx, const char *name, const cid_t *cid, uint64_t tsize)
 {
-    json_array_append_new(ctx, json_pack("{s:s, s:o, s:I}", "name", name, "cid",
-                                         content_cid_json(cid), "tsize", (json_int_t)tsize));
+    ls_ctx_t *l = ctx;
+    unixfs_stat_t st;
+    json_t *e = json_pack("{s:s, s:o, s:I}", "name", name, "cid", content_cid_json(cid), "tsize",
+                          (json_int_t)tsize);
+    if (unixfs_stat(cid, l->src, &st) == 0) {
+        json_object_set_new(e, "type",
+                            json_string(st.type == UNIXFS_DIRECTORY ? "directory" : "file"));
+        json_object_set_new(e, "size", json_integer((json_int_t)st.filesize));
+    }
+    json_array_append_new(l->arr, e);
     return 0;
 }
 
@@ -205,7 +220,7 @@ route_ls(api_req_t *req, void *ctx)
         return;
     unixfs_source_t src = node_content_source(content_of(ctx));
     json_t *arr = json_array();
-    int rc = unixfs_ls(&cid, &src, ls_entry, arr);
+    int rc = unixfs_ls(&cid, &src, ls_entry, &(ls_ctx_t){ .src = &src, .arr = arr });
     if (rc < 0) {
         json_decref(arr);
         api_reply_errcode(req, rc, "ls");

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -196,6 +197,7 @@ typedef struct fetch_ctx_t {
     progress_t bar;
     int rc;
     json_t *last;
+    bool written; /* the daemon wrote the output file during the download */
 } fetch_ctx_t;
 
 static bool
@@ -214,6 +216,7 @@ fetch_line(void *ctx, const char *line, size_t len)
         f->last = json_incref(j);
     } else if (ev && strcmp(ev, "done") == 0) {
         f->rc = EXIT_OK;
+        f->written = json_is_true(json_object_get(j, "written"));
     } else if (ev && strcmp(ev, "error") == 0) {
         progress_done(&f->bar);
         f->rc = cli_fail(EXIT_FAIL, "get", "download failed: %s",
@@ -223,14 +226,20 @@ fetch_line(void *ctx, const char *line, size_t len)
     return true;
 }
 
+/* With `path` (get), the daemon writes the file while it downloads; `*written`
+ * says whether it did (else /api/v0/get exports it). */
 static int
-fetch(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, json_t **last)
+fetch_to(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, const char *path,
+         bool *written, json_t **last)
 {
     fetch_ctx_t f = { .rc = EXIT_FAIL };
     progress_init(&f.bar, cmd, quiet);
-    int rc = client_stream(cli, cmd, "/api/v0/fetch",
-                           json_pack("{s:s, s:I}", "cid", cid, "timeout_s", (json_int_t)timeout_s),
-                           fetch_line, &f);
+    json_t *body = json_pack("{s:s, s:I}", "cid", cid, "timeout_s", (json_int_t)timeout_s);
+    if (path)
+        json_object_set_new(body, "path", json_string(path));
+    int rc = client_stream(cli, cmd, "/api/v0/fetch", body, fetch_line, &f);
+    if (written)
+        *written = f.written;
     progress_done(&f.bar);
     if (rc == EXIT_OK && f.rc != EXIT_OK && !f.last)
         rc = cli_fail(EXIT_FAIL, cmd, "the download ended without an answer");
@@ -239,6 +248,12 @@ fetch(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, 
     else
         json_decref(f.last);
     return rc != EXIT_OK ? rc : f.rc;
+}
+
+static int
+fetch(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, json_t **last)
+{
+    return fetch_to(cli, cmd, cid, quiet, timeout_s, NULL, NULL, last);
 }
 
 int
@@ -264,17 +279,24 @@ cmd_get(cli_t *cli, int argc, char **argv)
         !(pass = content_passphrase(argc, argv, "get", false, &rc)))
         return rc;
     json_t *last = NULL;
-    rc = fetch(cli, "get", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
-               &last);
-    client_resp_t r;
+    bool written = false;
+    rc = fetch_to(cli, "get", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
+                  pass ? NULL : abs, &written, &last);
+    client_resp_t r = { 0 };
     json_t *body = json_pack("{s:s, s:s}", "cid", cid, "path", abs);
     if (pass)
         json_object_set_new(body, "passphrase", json_string(pass));
     content_passphrase_free(pass);
-    if (rc == EXIT_OK)
-        rc = client_call_ok(cli, "get", "POST", "/api/v0/get", body, &r);
-    else
+    if (rc == EXIT_OK && written) { /* no export pass: the reply /api/v0/get would give */
         json_decref(body);
+        struct stat st;
+        r.json = json_pack("{s:s, s:I, s:b}", "path", abs, "bytes",
+                           (json_int_t)(stat(abs, &st) == 0 ? st.st_size : 0), "streamed", 1);
+    } else if (rc == EXIT_OK) {
+        rc = client_call_ok(cli, "get", "POST", "/api/v0/get", body, &r);
+    } else {
+        json_decref(body);
+    }
     if (rc == EXIT_OK) {
         if (cli->json) {
             json_object_set(r.json, "download", last ? last : json_null());
@@ -321,4 +343,114 @@ cmd_cat(cli_t *cli, int argc, char **argv)
     content_passphrase_free(pass);
     free(text);
     return rc;
+}
+
+/* ---- ls ---- */
+
+const char usage_ls[] =
+    "usage: lester ls <cid> [--fetch [--timeout S] [-q|--quiet]] [--json]\n\n"
+    "List a directory held by this node: one line per entry with its type (file or\n"
+    "dir), size in bytes ('-' for a directory, '?' when the entry's block is not held),\n"
+    "CID and name, in link order (a HAMT-sharded directory is listed whole). Only held\n"
+    "blocks are read: a CID not held fails; fetch it first with `lester get <cid>`, or\n"
+    "give --fetch to fetch the whole DAG over Bitswap as `lester cat` does (--timeout\n"
+    "and progress as for `lester get`). A file has no entries: its CID is listed as\n"
+    "the one entry, with a note on stderr. --json prints the API's answer:\n"
+    "{\"entries\": [{name, cid, tsize, type, size}]} (for a file also \"file\": true).\n";
+
+/* Width of the widest "size" column value of `entries`. */
+static int
+ls_size_width(json_t *entries)
+{
+    size_t i;
+    json_t *e;
+    int w = 1;
+    json_array_foreach(entries, i, e) {
+        char tmp[32];
+        int n = snprintf(tmp, sizeof tmp, "%lld",
+                         (long long)json_integer_value(json_object_get(e, "size")));
+        if (n > w)
+            w = n;
+    }
+    return w;
+}
+
+static void
+ls_print(json_t *entries)
+{
+    int w = ls_size_width(entries);
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        const char *type = json_string_value(json_object_get(e, "type"));
+        char size[32];
+        if (!type)
+            snprintf(size, sizeof size, "?");
+        else if (strcmp(type, "directory") == 0)
+            snprintf(size, sizeof size, "-");
+        else
+            snprintf(size, sizeof size, "%lld",
+                     (long long)json_integer_value(json_object_get(e, "size")));
+        const char *name = json_string_value(json_object_get(e, "name"));
+        printf("%-4s  %*s  %s%s%s\n",
+               !type ? "?" : strcmp(type, "directory") == 0 ? "dir" : "file", w, size,
+               json_string_value(json_object_get(e, "cid")), name && *name ? "  " : "",
+               name ? name : "");
+    }
+}
+
+/* A file CID: the file itself as the one entry. Takes `st` (the stat answer). */
+static int
+ls_file(cli_t *cli, const char *cid, json_t *st)
+{
+    json_t *e = json_pack("{s:s, s:O, s:s, s:O}", "name", "", "cid", json_object_get(st, "cid"),
+                          "type", "file", "size", json_object_get(st, "size"));
+    json_t *out = json_pack("{s:[o], s:b}", "entries", e, "file", 1);
+    json_decref(st);
+    fprintf(stderr, "lester ls: %s is a file, not a directory: it has no entries\n", cid);
+    if (cli->json)
+        cli_print_json(out);
+    else {
+        ls_print(json_object_get(out, "entries"));
+        json_decref(out);
+    }
+    return EXIT_OK;
+}
+
+int
+cmd_ls(cli_t *cli, int argc, char **argv)
+{
+    const char *cid = positional(argc, argv, 0);
+    if (!cid)
+        return cli_fail(EXIT_USAGE, "ls", "which CID? (lester ls --help)");
+    int rc = EXIT_OK;
+    if (has_flag(argc, argv, "--fetch", NULL))
+        rc = fetch(cli, "ls", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
+                   NULL);
+    client_resp_t r;
+    if (rc == EXIT_OK)
+        rc = client_call_ok(cli, "ls", "POST", "/api/v0/stat", json_pack("{s:s}", "cid", cid), &r);
+    if (rc != EXIT_OK)
+        return rc;
+    json_t *st = json_incref(r.json);
+    client_resp_free(&r);
+    if (!json_is_true(json_object_get(st, "held"))) {
+        json_decref(st);
+        return cli_fail(EXIT_FAIL, "ls",
+                        "%s is not held here: fetch it first with `lester get`, or give "
+                        "--fetch", cid);
+    }
+    const char *type = json_string_value(json_object_get(st, "type"));
+    if (!type || strcmp(type, "directory") != 0)
+        return ls_file(cli, cid, st);
+    json_decref(st);
+    rc = client_call_ok(cli, "ls", "POST", "/api/v0/ls", json_pack("{s:s}", "cid", cid), &r);
+    if (rc != EXIT_OK)
+        return rc;
+    if (cli->json)
+        cli_print_json(json_incref(r.json));
+    else
+        ls_print(json_object_get(r.json, "entries"));
+    client_resp_free(&r);
+    return EXIT_OK;
 }

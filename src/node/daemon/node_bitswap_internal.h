@@ -79,4 +79,21 @@ void node_fetch_join_peers(node_bitswap_t *g);
 /** Free every download without calling back (at stop). */
 void node_fetch_free_all(node_bitswap_t *g);
 
+/* ---- node_fetch_out.c: the file of `lester get`, written during the download ---- */
+typedef struct fetch_out_t fetch_out_t;
+/** Write the UnixFS file under `root` to `path` (copied) as its blocks come:
+ *  into `<path>.lester-part`, renamed at fetch_out_finish(). Never NULL. */
+fetch_out_t *fetch_out_new(const char *path, const cid_t *root);
+/** True if `cid` still has a place in the file (a held block must be read for it). */
+bool fetch_out_wants(const fetch_out_t *o, const cid_t *cid);
+/** A verified block of the DAG (`data` borrowed): written at every offset it has,
+ *  and a file node's children given theirs. A directory or any mismatch gives up
+ *  quietly (the export pass of /api/v0/get then writes the file or the error). */
+void fetch_out_block(fetch_out_t *o, const cid_t *cid, const uint8_t *data, size_t len);
+/** The download ended with `err` (0: DAG checked). True if the whole file was
+ *  written and renamed to its path; else the part file is gone. NULL: false. */
+bool fetch_out_finish(fetch_out_t *o, int err);
+/** Free; drops an unfinished part file. NULL is a no-op. */
+void fetch_out_free(fetch_out_t *o);
+
 #endif

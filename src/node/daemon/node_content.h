@@ -96,6 +96,14 @@ typedef void (*node_fetch_done_fn)(void *ctx, int err);
  *  before this returns (everything held). */
 node_fetch_t *node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done,
                                void *ctx);
+/** As node_fetch_start(), and if `path` (absolute, copied; may be NULL) is given and
+ *  the root is a UnixFS file, write the file there while downloading
+ *  (node_fetch_out.c): `lester get` then needs no export pass. */
+node_fetch_t *node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path,
+                                  node_fetch_done_fn done, void *ctx);
+/** In the done callback: true if the file was written to the path given at start,
+ *  complete and verified (else the caller exports it from the store). */
+bool node_fetch_written(const node_fetch_t *f);
 void node_fetch_progress(const node_fetch_t *f, node_fetch_progress_t *out);
 /** Abandon a download (its callback is not called). */
 void node_fetch_cancel(node_fetch_t *f);

@@ -8,7 +8,9 @@
  * adds its links to the walk. When nothing is pending the DAG is checked once more
  * from the root (every dag-pb node decodes and every link is held) before the
  * caller is told. Blocks go into the shared blockstore batch (durable every few
- * seconds) under a hold, so a GC cannot collect a download in progress.
+ * seconds) under a hold, so a GC cannot collect a download in progress. Given an
+ * output path (`lester get` of a file), node_fetch_out.c writes every block the walk
+ * takes at its offsets in the file, so no export pass follows the download.
  *
  * More sources: the root's providers are looked up in the DHT when the download
  * starts and again while it is starved (no block for STARVED_MS, at most every
@@ -66,6 +68,9 @@ struct node_fetch_t {
     node_dht_query_t *find_q;
     uint64_t last_block_ms, last_find_ms;
     unsigned finds;
+    /* `lester get`: the file written as blocks come (node_fetch_out.c), or NULL */
+    fetch_out_t *out;
+    bool written;
 };
 
 static size_t
@@ -188,6 +193,7 @@ take_block(node_fetch_t *f, const cid_t *cid, const uint8_t *data, size_t len)
     f->p.bytes += len;
     f->p.blocks++;
     note_root(f, cid, data, len);
+    fetch_out_block(f->out, cid, data, len);
     if (node_content_block_links(cid, data, len, &f->unchecked) < 0)
         return LS_EPROTO;
     return 0;
@@ -201,7 +207,9 @@ visit(node_fetch_t *f, const cid_t *cid, buf_t *tmp)
     if (cidset_has(&f->pending, cid))
         return 0;
     if (blockstore_has(bs, cid)) {
-        if (cid->codec != CID_CODEC_DAG_PB && !cid_equal(cid, &f->root)) {
+        /* a held leaf is only counted, unless the output file needs its bytes */
+        if (cid->codec != CID_CODEC_DAG_PB && !cid_equal(cid, &f->root) &&
+            !fetch_out_wants(f->out, cid)) {
             int64_t sz = blockstore_size(bs, cid);
             f->p.bytes += sz > 0 ? (uint64_t)sz : 0;
             f->p.blocks++;
@@ -424,6 +432,7 @@ fetch_free(node_fetch_t *f)
     cidset_free(&f->pending);
     blockstore_cidlist_clear(&f->unchecked);
     event_free(f->ev_done);
+    fetch_out_free(f->out);
     blockstore_release(g->c->bs);
     node_content_batch_release(g->c);
     free(f);
@@ -438,6 +447,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
     int err = f->err;
     if (err == 0)
         err = check_dag(f);
+    f->written = fetch_out_finish(f->out, err);
     if (err == 0)
         node_provide_dag(f->g->c, &f->root); /* we hold it now: say so, as IPFS nodes do */
     node_fetch_done_fn done = f->done;
@@ -453,7 +463,15 @@ on_done(evutil_socket_t fd, short what, void *arg)
 node_fetch_t *
 node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *ctx)
 {
+    return node_fetch_start_to(c, root, NULL, done, ctx);
+}
+
+node_fetch_t *
+node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node_fetch_done_fn done,
+                    void *ctx)
+{
     node_fetch_t *f = ls_calloc(1, sizeof *f);
+    f->out = path ? fetch_out_new(path, root) : NULL;
     node_bitswap_t *g = c->bitswap;
     f->g = g;
     f->root = *root;
@@ -477,6 +495,12 @@ node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, 
     if (f->pending.n)
         find_providers(f); /* ask the DHT at once: more sources, HTTP seeders too */
     return f;
+}
+
+bool
+node_fetch_written(const node_fetch_t *f)
+{
+    return f->written;
 }
 
 void

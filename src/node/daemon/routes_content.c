@@ -7,9 +7,12 @@
  *                       then the CID. With encrypt, each file's bytes are an LSENC
  *                       stream (content/crypt) under argon2id(passphrase)
  *   POST /api/v0/add/raw?pin=&only_hash=   import the request body as one file
- *   POST /api/v0/fetch  {cid, timeout_s=60}   fetch a DAG over Bitswap; JSON lines of
+ *   POST /api/v0/fetch  {cid, timeout_s=60, path?}   fetch a DAG over Bitswap; JSON lines of
  *                                   progress (bytes, total, blocks, peers, rate, eta); fails
- *                                   when no block arrives for timeout_s (0: wait for ever)
+ *                                   when no block arrives for timeout_s (0: wait for ever).
+ *                       With `path` (absolute) and a file root, the file is written there
+ *                       as blocks come; the done line's `written` says it is complete
+ *                       (else POST /api/v0/get exports it)
  *   POST /api/v0/cat    {cid, offset, length}   the file's bytes (held content only)
  *   POST /api/v0/get    {cid, path}   write a held file or directory to a local path
  *   POST /api/v0/stat   {cid}         type, size and links; held or not
@@ -396,6 +399,7 @@ static void
 fetch_done(void *ctx, int err)
 {
     fetch_job_t *j = ctx;
+    bool written = j->f && node_fetch_written(j->f);
     if (j->f) { /* a last progress line: the sources' final counts */
         node_fetch_progress_t p;
         node_fetch_progress(j->f, &p);
@@ -408,7 +412,7 @@ fetch_done(void *ctx, int err)
         content_stream_line(j->req, json_pack("{s:s, s:s}", "event", "error", "message",
                                               ls_strerror(err)));
     else
-        content_stream_line(j->req, json_pack("{s:s}", "event", "done"));
+        content_stream_line(j->req, json_pack("{s:s, s:b}", "event", "done", "written", written));
     api_stream_end(j->req);
     fetch_job_free(j);
 }
@@ -426,8 +430,12 @@ route_fetch(api_req_t *req, void *ctx)
     json_t *jt = json_object_get(body, "timeout_s");
     uint64_t stall_ms = json_is_integer(jt) ? (uint64_t)json_integer_value(jt) * 1000
                                             : FETCH_STALL_MS;
+    /* `lester get`: write the file there while downloading (node_fetch_out.c) */
+    const char *path = json_string_value(json_object_get(body, "path"));
+    char *out = path && path[0] == '/' ? ls_strdup(path) : NULL;
     json_decref(body);
     if (!c->bitswap) {
+        free(out);
         api_reply_error(req, 503, "unavailable", "Bitswap is not running");
         return;
     }
@@ -441,7 +449,8 @@ route_fetch(api_req_t *req, void *ctx)
     api_stream_start(req, "application/x-ndjson", fetch_gone, j);
     struct timeval tv = { 0, PROGRESS_MS * 1000 };
     event_add(j->ev, &tv);
-    j->f = node_fetch_start(c, &cid, fetch_done, j); /* may finish at once */
+    j->f = node_fetch_start_to(c, &cid, out, fetch_done, j); /* may finish at once */
+    free(out);
 }
 
 /* ---- cat ---- */

@@ -212,11 +212,16 @@ refuse_connection(connmgr_t *cm, const peer_id_t *peer, const char *reason, uint
     return LS_EACCES;
 }
 
-/* Active peers fill max_peers + headroom: a newcomer needs someone to leave. */
+/* Active peers plus our own dials in flight fill max_peers + headroom: an inbound
+ * newcomer needs someone to leave. Our dials keep their slots (they were started
+ * below peers.min), or every one of them completing after a burst of inbound
+ * connections would push the count past the cap. `rec` (the newcomer's record) is
+ * not counted as a dial of ours. */
 static bool
-over_hard_cap(const connmgr_t *cm)
+over_hard_cap(const connmgr_t *cm, const conn_rec_t *rec)
 {
-    return cm->n_active >= (size_t)cm->cfg.max_peers + cm->cfg.headroom;
+    size_t dials = cm->n_connecting - (rec->state == PEER_STATE_CONNECTING ? 1 : 0);
+    return cm->n_active + dials >= (size_t)cm->cfg.max_peers + cm->cfg.headroom;
 }
 
 /* Seed 001's eviction for an inbound newcomer at capacity: the lowest-trust
@@ -260,7 +265,7 @@ connmgr_on_connected(connmgr_t *cm, const peer_id_t *peer, bool inbound, uint64_
         peerstore_confirm_addr(cm->ps, peer, rec->dial_addr, 0);
         cm->stats.dials_ok++;
     }
-    if (inbound && !ours && over_hard_cap(cm) && make_room(cm, peer, now_ms) < 0)
+    if (inbound && over_hard_cap(cm, rec) && make_room(cm, peer, now_ms) < 0)
         return refuse_connection(cm, peer, "connection limit", 0, now_ms);
     multiaddr_free(rec->dial_addr);
     rec->inbound = inbound;

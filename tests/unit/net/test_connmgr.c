@@ -578,6 +578,36 @@ test_newcomer_at_capacity_evicts_established(void **state)
     assert_int_equal(connmgr_state(f->cm, &p0), PEER_STATE_ACTIVE);
 }
 
+/* Our own dials in flight keep their slots: inbound newcomers that would take them
+ * must make room, so when the dials complete the count stays within max + headroom
+ * (seen in the 20-node cluster test as 11 peers over a cap of 10). */
+static void
+test_inbound_leaves_room_for_our_dials(void **state)
+{
+    fixture_t *f = *state;
+    f->cfg.min_peers = 2; /* two dials: max_dials 2 */
+    for (unsigned i = 0; i < 10; i++)
+        add_peer(f->ps, i, 0.5, 0);
+    start(f);
+    connmgr_tick(f->cm, 0);
+    assert_int_equal(count_calls(&f->sw, 'd'), 2);
+    peer_id_t d0 = f->sw.calls[0].peer, d1 = f->sw.calls[1].peer;
+    /* inbound from the peers we are not dialling, all within their grace period */
+    unsigned accepted = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        peer_id_t id = pid(i);
+        if (peer_id_equal(&id, &d0) || peer_id_equal(&id, &d1))
+            continue;
+        accepted += connmgr_on_connected(f->cm, &id, true, 10) == 0;
+    }
+    assert_int_equal(accepted, 4); /* 6 slots, 2 kept for the dials */
+    assert_int_equal(connmgr_on_connected(f->cm, &d0, false, 20), 0);
+    assert_int_equal(connmgr_on_connected(f->cm, &d1, false, 20), 0);
+    connmgr_stats_t st;
+    connmgr_stats(f->cm, &st);
+    assert_int_equal(st.active, 6); /* max_peers 4 + headroom 2, never more */
+}
+
 /* ---- trust and liveness ---- */
 
 static void
@@ -819,6 +849,7 @@ main(void)
         T(test_protected_peers_are_not_evicted),
         T(test_allow_inbound_limits),
         T(test_newcomer_at_capacity_evicts_established),
+        T(test_inbound_leaves_room_for_our_dials),
         T(test_low_trust_disconnected_and_not_redialled),
         T(test_keepalive_and_ping_timeouts),
         T(test_ping_success_resets_failures),

@@ -76,7 +76,10 @@ bitswap_new(const bitswap_config_t *cfg, const bitswap_env_t *env)
     bs->peer_index = bitswap_map_new(seed[0]);
     bs->wants = bitswap_map_new(seed[1]);
     buf_init(&bs->scratch, bs->cfg.max_block_size);
-    bitswap_writer_init(&bs->serve, BITSWAP_V120);
+    if (env->send_frame)
+        bitswap_writer_init_framed(&bs->serve, BITSWAP_V120);
+    else
+        bitswap_writer_init(&bs->serve, BITSWAP_V120);
     buf_init(&bs->msg, BITSWAP_MSG_MAX_SIZE);
     return bs;
 }
@@ -261,10 +264,37 @@ bitswap_flush(bitswap_t *bs)
     }
 }
 
+/* The framed writer's message goes out in its own buffer; the glue gives back an
+ * empty one (fresh or recycled), whose headroom reset() restores. */
+static void
+send_framed(bitswap_t *bs, bitswap_peer_t *p, bitswap_writer_t *w)
+{
+    size_t start, max = w->blocks.max, used;
+    if (bitswap_writer_finish_frame(w, &start) < 0) {
+        bitswap_writer_reset(w);
+        return;
+    }
+    used = w->blocks.len;
+    p->ledger.msgs_sent++;
+    if (bs->env.send_frame(bs->env.ctx, &p->id, &w->blocks, start) < 0)
+        log_debug("send failed");
+    if (w->blocks.max != max || w->blocks.len != 0) { /* a glue bug: start over clean */
+        buf_free(&w->blocks);
+        buf_init(&w->blocks, max);
+    }
+    /* a fresh buffer gets its size at once: growing it while blocks are read into it
+     * would move them on every doubling */
+    (void)buf_reserve(&w->blocks, used);
+    bitswap_writer_reset(w);
+}
+
 void
 bitswap_send_writer(bitswap_t *bs, bitswap_peer_t *p, bitswap_writer_t *w)
 {
-    send_to(bs, p, w);
+    if (w->head && bs->env.send_frame)
+        send_framed(bs, p, w);
+    else
+        send_to(bs, p, w);
 }
 
 /* ---- received blocks and presences ---- */

@@ -81,6 +81,17 @@ typedef struct bitswap_env_t {
     /** Bytes handed to send() for `peer` and not yet written out, for backpressure.
      *  Optional (NULL: always 0). */
     size_t (*send_queued)(void *ctx, const peer_id_t *peer);
+    /** The size of block `cid` (>= 0), or a negative error (not held). Optional:
+     *  with it a served block is read by get() straight into the message being
+     *  built instead of through a scratch buffer. */
+    int64_t (*size)(void *ctx, const cid_t *cid);
+    /** Optional, used instead of send() for served blocks: takes the message
+     *  already framed (varint length prefix, then the protobuf) at
+     *  frame->data[off .. frame->len) by taking frame's storage, so no byte is
+     *  copied. It must leave `*frame` a valid empty buffer with the same max (a
+     *  fresh one, or storage of an earlier frame it has finished with). A negative
+     *  return is counted, the message is dropped either way. */
+    int (*send_frame)(void *ctx, const peer_id_t *to, buf_t *frame, size_t off);
 } bitswap_env_t;
 
 /** Limits and tuning. Zero fields take the defaults of bitswap_config_default(). */

@@ -97,9 +97,11 @@ struct bitswap_t {
     size_t npeers, cap;
     bitswap_map_t *wants; /* multihash key -> bitswap_want_t chain */
     bitswap_session_t *sessions;
-    buf_t scratch; /* a block read from the store */
+    buf_t scratch; /* a block read from the store, when env.size is not given */
     /* the message being served and its encoding, kept between messages: a fresh
-     * 1 MiB buffer per message cost a seeder a fifth of its CPU in page faults */
+     * 1 MiB buffer per message cost a seeder a fifth of its CPU in page faults.
+     * With env.send_frame, `serve` is framed: blocks are read into it and its
+     * buffer goes to the glue as it is (the glue hands back a recycled one). */
     bitswap_writer_t serve;
     buf_t msg;
     bool busy;    /* serving stopped on its budget: call again now */

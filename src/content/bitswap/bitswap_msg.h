@@ -177,9 +177,21 @@ typedef struct bitswap_writer_t {
     buf_t blocks;   /* encoded field 2 or 3 */
     buf_t presences;
     size_t nentries, nblocks, npresences;
+    size_t head;     /* bytes kept free at the start of `blocks` for the length prefix */
+    size_t open_at;  /* bitswap_writer_block_begin(): where the open block starts */
+    size_t open_end; /* ... and where its data must end; 0: no block open */
 } bitswap_writer_t;
 
+/** Room for the varint length prefix of a framed message. */
+#define BITSWAP_FRAME_HEAD 8
+
 void bitswap_writer_init(bitswap_writer_t *w, int version);
+/** As bitswap_writer_init(), for a writer whose message is finished in place by
+ *  bitswap_writer_finish_frame(): `blocks` starts with BITSWAP_FRAME_HEAD bytes of
+ *  room for the length prefix and presences are appended after the blocks, so the
+ *  framed message is built where the blocks were written (no copy). Such a writer
+ *  takes no wants (LS_EINVAL): it is for serving. */
+void bitswap_writer_init_framed(bitswap_writer_t *w, int version);
 /** Release the buffers; the writer can be initialised again. */
 void bitswap_writer_free(bitswap_writer_t *w);
 /** Empty it for reuse (keeps the version and allocations). */
@@ -199,12 +211,28 @@ int bitswap_writer_block(bitswap_writer_t *w, const cid_t *cid, const uint8_t *d
 /** As bitswap_writer_block() with an explicit prefix (ignored by 1.0.0). */
 int bitswap_writer_block_prefix(bitswap_writer_t *w, const bitswap_prefix_t *prefix,
                                 const uint8_t *data, size_t len);
+/** Start a block of `cid` whose `len` bytes the caller appends to w->blocks itself
+ *  (e.g. a store read straight into it), then calls bitswap_writer_block_end().
+ *  0; LS_ETOOBIG past BITSWAP_MAX_BLOCK_SIZE or the buffer's maximum; LS_EINVAL for
+ *  a bad CID or a block already open. Nothing else may be added until the end. */
+int bitswap_writer_block_begin(bitswap_writer_t *w, const cid_t *cid, size_t len);
+/** Close the block opened by bitswap_writer_block_begin(). With `ok` and exactly
+ *  `len` bytes appended it counts: 0. Otherwise the block is removed (headers and
+ *  whatever was appended): LS_EINVAL. */
+int bitswap_writer_block_end(bitswap_writer_t *w, bool ok);
 /** Add a HAVE or DONT_HAVE for `cid`. 0; LS_ENOTSUP before 1.2.0. */
 int bitswap_writer_presence(bitswap_writer_t *w, const cid_t *cid, int type);
 /** Append the message to `out` and reset the writer. 0 or LS_ETOOBIG (the message
  *  would be over BITSWAP_MSG_MAX_SIZE or `out` is full; then nothing is written
  *  and the writer is unchanged). */
 int bitswap_writer_finish(bitswap_writer_t *w, buf_t *out);
+/** Finish a writer made by bitswap_writer_init_framed() in place: the framed message
+ *  (varint length, then the same bytes bitswap_writer_finish() would give) is
+ *  w->blocks.data[*start .. w->blocks.len). The caller copies or takes w->blocks
+ *  (it may swap in another buffer of the same maximum), then calls
+ *  bitswap_writer_reset(). 0; LS_EINVAL if the writer is not framed or has a block
+ *  open; LS_ETOOBIG over BITSWAP_MSG_MAX_SIZE (the writer is unchanged then). */
+int bitswap_writer_finish_frame(bitswap_writer_t *w, size_t *start);
 
 /** Encode a decoded message again for `version` (what cannot be said in that
  *  version is dropped). 0 or an error of the writer. For tests and the fuzzer. */

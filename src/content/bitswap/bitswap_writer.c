@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/err/err.h"
+#include "lib/mem/mem.h"
 #include "lib/varint/varint.h"
 
 size_t
@@ -94,12 +95,25 @@ bitswap_writer_init(bitswap_writer_t *w, int version)
 }
 
 void
+bitswap_writer_init_framed(bitswap_writer_t *w, int version)
+{
+    memset(w, 0, sizeof *w);
+    w->version = version;
+    w->head = BITSWAP_FRAME_HEAD;
+    buf_init(&w->wantlist, 0);
+    buf_init(&w->blocks, BITSWAP_MSG_MAX_SIZE + BITSWAP_FRAME_HEAD);
+    buf_init(&w->presences, BITSWAP_MSG_MAX_SIZE);
+    bitswap_writer_reset(w);
+}
+
+void
 bitswap_writer_free(bitswap_writer_t *w)
 {
     buf_free(&w->wantlist);
     buf_free(&w->blocks);
     buf_free(&w->presences);
     w->nentries = w->nblocks = w->npresences = 0;
+    w->head = w->open_at = w->open_end = 0;
 }
 
 void
@@ -110,6 +124,9 @@ bitswap_writer_reset(bitswap_writer_t *w)
     buf_clear(&w->presences);
     w->nentries = w->nblocks = w->npresences = 0;
     w->full = false;
+    w->open_at = w->open_end = 0;
+    if (w->head && !buf_extend(&w->blocks, w->head))
+        w->head = 0; /* a maximum below the headroom: finish_frame refuses it */
 }
 
 bool
@@ -127,7 +144,7 @@ wantlist_body_len(const bitswap_writer_t *w)
 size_t
 bitswap_writer_size(const bitswap_writer_t *w)
 {
-    size_t n = w->blocks.len + w->presences.len;
+    size_t n = w->blocks.len - w->head + w->presences.len;
     if (w->full || w->nentries) {
         size_t wl = wantlist_body_len(w);
         n += 1 + pb_varint_len(wl) + wl;
@@ -143,7 +160,7 @@ bitswap_writer_want(bitswap_writer_t *w, const cid_t *cid, int32_t priority, int
     size_t cn = bitswap_cid_encode(cid, cb);
     buf_t e = BUF_INIT(BITSWAP_CID_MAX + 64);
     int rc = 0;
-    if (cn == 0)
+    if (cn == 0 || w->head || w->open_end)
         return LS_EINVAL;
     if (w->version < BITSWAP_V120 && (want_type != BITSWAP_WANT_BLOCK || send_dont_have))
         return LS_ENOTSUP;
@@ -166,34 +183,73 @@ bitswap_writer_want(bitswap_writer_t *w, const cid_t *cid, int32_t priority, int
     return rc < 0 ? LS_ETOOBIG : 0;
 }
 
+/* Everything of a block's field before its `len` data bytes: field 2's header for
+ * 1.0.0; for later versions field 3's header, the prefix and the data's header. */
+static int
+put_block_header(bitswap_writer_t *w, const bitswap_prefix_t *prefix, size_t len)
+{
+    uint8_t pb[4 * 10];
+    size_t pn = 0;
+    if (len > BITSWAP_MAX_BLOCK_SIZE)
+        return LS_ETOOBIG;
+    if (w->version < BITSWAP_V110)
+        return put_len_header(&w->blocks, 2, len);
+    uint64_t f[4] = {(uint64_t)prefix->version, prefix->codec, prefix->mh_code, prefix->mh_len};
+    for (unsigned i = 0; i < 4; i++)
+        pn += pb_varint(f[i], pb + pn);
+    size_t body = 1 + pb_varint_len(pn) + pn + 1 + pb_varint_len(len) + len;
+    int rc = put_len_header(&w->blocks, 3, body);
+    if (rc == 0)
+        rc = put_bytes_field(&w->blocks, 1, pb, pn);
+    if (rc == 0)
+        rc = put_len_header(&w->blocks, 2, len);
+    return rc;
+}
+
 int
 bitswap_writer_block_prefix(bitswap_writer_t *w, const bitswap_prefix_t *prefix,
                             const uint8_t *data, size_t len)
 {
-    uint8_t pb[4 * 10];
-    size_t pn = 0, before = w->blocks.len;
-    int rc;
-    if (len > BITSWAP_MAX_BLOCK_SIZE)
-        return LS_ETOOBIG;
-    if (w->version < BITSWAP_V110) {
-        rc = put_bytes_field(&w->blocks, 2, data, len);
-    } else {
-        uint64_t f[4] = {(uint64_t)prefix->version, prefix->codec, prefix->mh_code, prefix->mh_len};
-        for (unsigned i = 0; i < 4; i++)
-            pn += pb_varint(f[i], pb + pn);
-        size_t body = 1 + pb_varint_len(pn) + pn + 1 + pb_varint_len(len) + len;
-        rc = put_len_header(&w->blocks, 3, body);
-        if (rc == 0)
-            rc = put_bytes_field(&w->blocks, 1, pb, pn);
-        if (rc == 0)
-            rc = put_bytes_field(&w->blocks, 2, data, len);
-    }
-    if (rc < 0) {
+    size_t before = w->blocks.len;
+    if (w->open_end)
+        return LS_EINVAL;
+    if (put_block_header(w, prefix, len) < 0 || buf_append(&w->blocks, data, len) < 0) {
         buf_truncate(&w->blocks, before);
         return LS_ETOOBIG;
     }
     w->nblocks++;
     return 0;
+}
+
+int
+bitswap_writer_block_begin(bitswap_writer_t *w, const cid_t *cid, size_t len)
+{
+    uint8_t tmp[BITSWAP_CID_MAX];
+    size_t before = w->blocks.len;
+    if (w->open_end || bitswap_cid_encode(cid, tmp) == 0)
+        return LS_EINVAL;
+    bitswap_prefix_t p = {cid->version, cid->codec, cid->hash.code, cid->hash.len};
+    if (put_block_header(w, &p, len) < 0 || w->blocks.max - w->blocks.len < len) {
+        buf_truncate(&w->blocks, before);
+        return LS_ETOOBIG;
+    }
+    w->open_at = before;
+    w->open_end = w->blocks.len + len;
+    return 0;
+}
+
+int
+bitswap_writer_block_end(bitswap_writer_t *w, bool ok)
+{
+    if (!w->open_end)
+        return LS_EINVAL;
+    bool whole = ok && w->blocks.len == w->open_end;
+    if (!whole)
+        buf_truncate(&w->blocks, LS_MIN(w->open_at, w->blocks.len));
+    else
+        w->nblocks++;
+    w->open_at = w->open_end = 0;
+    return whole ? 0 : LS_EINVAL;
 }
 
 int
@@ -211,6 +267,8 @@ bitswap_writer_presence(bitswap_writer_t *w, const cid_t *cid, int type)
 {
     uint8_t cb[BITSWAP_CID_MAX], body[BITSWAP_CID_MAX + 8];
     size_t cn = bitswap_cid_encode(cid, cb), n = 0;
+    if (w->open_end)
+        return LS_EINVAL;
     if (w->version < BITSWAP_V120)
         return LS_ENOTSUP;
     if (cn == 0 || (type != BITSWAP_HAVE && type != BITSWAP_DONT_HAVE))
@@ -234,6 +292,8 @@ bitswap_writer_finish(bitswap_writer_t *w, buf_t *out)
 {
     size_t total = bitswap_writer_size(w), before = out->len;
     int rc = 0;
+    if (w->open_end)
+        return LS_EINVAL;
     if (total > BITSWAP_MSG_MAX_SIZE || buf_reserve(out, total) < 0)
         return LS_ETOOBIG;
     if (w->full || w->nentries) {
@@ -242,13 +302,35 @@ bitswap_writer_finish(bitswap_writer_t *w, buf_t *out)
         if (w->full)
             rc |= put_varint_field(out, 2, 1);
     }
-    rc |= buf_append(out, w->blocks.data, w->blocks.len);
+    rc |= buf_append(out, w->blocks.data + w->head, w->blocks.len - w->head);
     rc |= buf_append(out, w->presences.data, w->presences.len);
     if (rc != 0) {
         buf_truncate(out, before);
         return LS_ETOOBIG;
     }
     bitswap_writer_reset(w);
+    return 0;
+}
+
+int
+bitswap_writer_finish_frame(bitswap_writer_t *w, size_t *start)
+{
+    uint8_t pre[VARINT_MAX_LEN];
+    size_t total = bitswap_writer_size(w), before = w->blocks.len;
+    if (!w->head || w->open_end || w->full || w->nentries)
+        return LS_EINVAL;
+    if (total > BITSWAP_MSG_MAX_SIZE)
+        return LS_ETOOBIG;
+    size_t n = varint_encode(total, pre);
+    if (n == 0 || n > w->head)
+        return LS_ETOOBIG;
+    /* presences are small (a CID each): after the blocks, as finish() orders them */
+    if (w->presences.len && buf_append(&w->blocks, w->presences.data, w->presences.len) < 0) {
+        buf_truncate(&w->blocks, before);
+        return LS_ETOOBIG;
+    }
+    *start = w->head - n;
+    memcpy(w->blocks.data + *start, pre, n);
     return 0;
 }
 

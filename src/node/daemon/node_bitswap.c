@@ -9,7 +9,11 @@
  * does the same; helia reads every inbound stream to its end, so it accepts this),
  * proposing the peer's best version first. What the stream does not take at once
  * waits in the peer's queue, which the engine reads back as send_queued for its
- * backpressure.
+ * backpressure. Served blocks are read from the store straight into the engine's
+ * framed message (env size + get), and that buffer itself joins the queue
+ * (send_frame): between the pack and the encryption each block is copied once, by
+ * the pread. Sent frames' buffers go back to the engine (up to
+ * NODE_BITSWAP_MAX_SPARE kept).
  *
  * Peers: a connected peer whose identify protocol list (peer store) names Bitswap is
  * told to the engine by a scan every second, or as soon as it opens a Bitswap stream
@@ -53,41 +57,64 @@ glue_of(void *node_ctx)
     return n->content ? n->content->bitswap : NULL;
 }
 
-/* One framed message (varint length, then the message) waiting for the stream. */
+/* One framed message (varint length, then the message) waiting for the stream:
+ * b.data[off .. b.len) is still to be written. */
 typedef struct bseg_t {
     struct bseg_t *next;
-    size_t len, off;
-    uint8_t data[];
+    buf_t b;
+    size_t off;
+    bool recycle; /* the engine's frame buffer: kept for the next frame when sent */
 } bseg_t;
 
 static void
-q_push(bpeer_t *p, const uint8_t *msg, size_t len)
+q_link(bpeer_t *p, bseg_t *seg)
 {
-    uint8_t pre[VARINT_MAX_LEN];
-    size_t n = varint_encode(len, pre);
-    bseg_t *seg = ls_malloc(sizeof *seg + n + len);
-    memcpy(seg->data, pre, n);
-    memcpy(seg->data + n, msg, len);
     seg->next = NULL;
-    seg->len = n + len;
-    seg->off = 0;
     if (p->q_tail)
         p->q_tail->next = seg;
     else
         p->q_head = seg;
     p->q_tail = seg;
-    p->queued += seg->len;
+    p->queued += seg->b.len - seg->off;
+}
+
+/* A wantlist message (or any message from send()): copied once into its frame. */
+static void
+q_push(bpeer_t *p, const uint8_t *msg, size_t len)
+{
+    uint8_t pre[VARINT_MAX_LEN];
+    size_t n = varint_encode(len, pre);
+    bseg_t *seg = ls_calloc(1, sizeof *seg);
+    buf_init(&seg->b, n + len);
+    uint8_t *dst = buf_extend(&seg->b, n + len); /* exactly its maximum: not NULL */
+    memcpy(dst, pre, n);
+    if (len)
+        memcpy(dst + n, msg, len);
+    q_link(p, seg);
+}
+
+/* A sent frame's storage goes back to the engine for its next message (up to
+ * MAX_SPARE kept): a fresh 1 MiB buffer per message costs its page faults again. */
+static void
+seg_free(node_bitswap_t *g, bseg_t *seg)
+{
+    if (seg->recycle && g && g->nspare < NODE_BITSWAP_MAX_SPARE) {
+        buf_clear(&seg->b);
+        g->spare[g->nspare++] = seg->b;
+    } else
+        buf_free(&seg->b);
+    free(seg);
 }
 
 /* Drop everything queued; true if there was anything. */
 static bool
-q_clear(bpeer_t *p)
+q_clear(node_bitswap_t *g, bpeer_t *p)
 {
     bool had = p->q_head != NULL;
     while (p->q_head) {
         bseg_t *seg = p->q_head;
         p->q_head = seg->next;
-        free(seg);
+        seg_free(g, seg);
     }
     p->q_tail = NULL;
     p->queued = 0;
@@ -129,7 +156,7 @@ peer_remove(node_bitswap_t *g, bpeer_t *p)
     if (p->out)
         swarm_stream_reset(p->out);
     bitswap_peer_disconnected(g->engine, &p->id);
-    q_clear(p);
+    q_clear(g, p);
     free(p);
 }
 
@@ -156,25 +183,25 @@ report(node_bitswap_t *g, const peer_id_t *peer, trust_event_t ev)
 /* ---- outbound ---- */
 
 static void
-flush(bpeer_t *p)
+flush(node_bitswap_t *g, bpeer_t *p)
 {
     while (p->out && p->q_head) {
         bseg_t *seg = p->q_head;
-        int w = swarm_stream_write(p->out, seg->data + seg->off, seg->len - seg->off);
+        int w = swarm_stream_write(p->out, seg->b.data + seg->off, seg->b.len - seg->off);
         if (w < 0) {
-            q_clear(p);
+            q_clear(g, p);
             return;
         }
         if (w == 0)
             return;
         seg->off += (size_t)w;
         p->queued -= (size_t)w;
-        if (seg->off < seg->len)
+        if (seg->off < seg->b.len)
             return; /* the stream is full: on_writable comes back here */
         p->q_head = seg->next;
         if (!p->q_head)
             p->q_tail = NULL;
-        free(seg);
+        seg_free(g, seg);
     }
 }
 
@@ -193,7 +220,7 @@ out_on_writable(void *ud, swarm_stream_t *s)
     bstream_t *st = ud;
     (void)s;
     if (st->g && st->peer) {
-        flush(st->peer);
+        flush(st->g, st->peer);
         node_bitswap_kick(st->g); /* backpressure eased: serve more */
     }
 }
@@ -232,7 +259,7 @@ on_open(void *ud, swarm_stream_t *s, int err, const char *protocol)
         log_debug("cannot open a Bitswap stream to %s: %s", sid(&p->id, b),
                   ls_strerror(err));
         p->out_ud = NULL;
-        st->g->send_dropped += q_clear(p) ? 1 : 0;
+        st->g->send_dropped += q_clear(st->g, p) ? 1 : 0;
         stream_on_close(st, NULL, err);
         return;
     }
@@ -241,7 +268,7 @@ on_open(void *ud, swarm_stream_t *s, int err, const char *protocol)
                                             .on_close = stream_on_close };
     swarm_stream_set_cbs(s, &cbs, st);
     p->out = s;
-    flush(p);
+    flush(st->g, p);
 }
 
 static int
@@ -268,6 +295,19 @@ open_out(node_bitswap_t *g, bpeer_t *p)
     return 0;
 }
 
+/* Write what the stream takes now, or open it. */
+static int
+q_kick(node_bitswap_t *g, bpeer_t *p)
+{
+    if (p->out)
+        flush(g, p);
+    else if (!p->opening && open_out(g, p) < 0) {
+        q_clear(g, p);
+        return LS_ECLOSED;
+    }
+    return 0;
+}
+
 static int
 env_send(void *ctx, const peer_id_t *to, const uint8_t *msg, size_t len)
 {
@@ -276,13 +316,32 @@ env_send(void *ctx, const peer_id_t *to, const uint8_t *msg, size_t len)
     if (!p)
         return LS_ENOENT;
     q_push(p, msg, len);
-    if (p->out)
-        flush(p);
-    else if (!p->opening && open_out(g, p) < 0) {
-        q_clear(p);
-        return LS_ECLOSED;
+    return q_kick(g, p);
+}
+
+/* Served blocks: the engine built the frame in its buffer (the blocks read straight
+ * from the store into it); the queue takes that buffer and the engine gets a spare
+ * one, so the stream encrypts from where the store's read put the bytes. */
+static int
+env_send_frame(void *ctx, const peer_id_t *to, buf_t *frame, size_t off)
+{
+    node_bitswap_t *g = ctx;
+    bpeer_t *p = peer_find(g, to);
+    buf_t mine = *frame;
+    if (g->nspare && g->spare[g->nspare - 1].max == frame->max)
+        *frame = g->spare[--g->nspare];
+    else
+        buf_init(frame, frame->max);
+    if (!p) {
+        buf_free(&mine);
+        return LS_ENOENT;
     }
-    return 0;
+    bseg_t *seg = ls_calloc(1, sizeof *seg);
+    seg->b = mine;
+    seg->off = off;
+    seg->recycle = true;
+    q_link(p, seg);
+    return q_kick(g, p);
 }
 
 static size_t
@@ -482,6 +541,13 @@ env_get(void *ctx, const cid_t *cid, buf_t *out)
     return rc;
 }
 
+static int64_t
+env_size(void *ctx, const cid_t *cid)
+{
+    node_bitswap_t *g = ctx;
+    return blockstore_size(g->c->bs, cid);
+}
+
 static int
 env_put(void *ctx, const cid_t *cid, const uint8_t *data, size_t len)
 {
@@ -602,7 +668,8 @@ node_bitswap_start(node_content_t *c)
     g->sw = n->net->swarm;
     bitswap_env_t env = { .ctx = g, .send = env_send, .has = env_has, .get = env_get,
                           .put = env_put, .on_block = env_on_block, .report = env_report,
-                          .random = env_random, .send_queued = env_send_queued };
+                          .random = env_random, .send_queued = env_send_queued,
+                          .size = env_size, .send_frame = env_send_frame };
     g->engine = bitswap_new(NULL, &env);
     g->ev_tick = evtimer_new(n->base, on_tick, g);
     c->bitswap = g;
@@ -636,9 +703,11 @@ node_bitswap_stop(node_content_t *c)
     while (g->peers) {
         bpeer_t *p = g->peers;
         g->peers = p->next;
-        q_clear(p);
+        q_clear(g, p);
         free(p);
     }
+    while (g->nspare)
+        buf_free(&g->spare[--g->nspare]);
     static const char *const protos[] = { BITSWAP_PROTO_120, BITSWAP_PROTO_110,
                                           BITSWAP_PROTO_100, BITSWAP_PROTO_LEGACY };
     for (size_t i = 0; !g->serve_off && i < LS_ARRAY_LEN(protos); i++)

@@ -22,6 +22,8 @@ typedef struct bpeer_t {
     size_t queued;           /* bytes in the segments not taken yet */
 } bpeer_t;
 
+#define NODE_BITSWAP_MAX_SPARE 4
+
 struct node_bitswap_t {
     node_content_t *c;
     swarm_t *sw;
@@ -33,6 +35,8 @@ struct node_bitswap_t {
     uint64_t next_scan;
     uint64_t msgs_in, msgs_bad, send_dropped;
     bool serve_off;                  /* test.bitswap_off: Bitswap not served */
+    buf_t spare[NODE_BITSWAP_MAX_SPARE]; /* sent frames' storage, for the engine's next */
+    size_t nspare;
     struct node_provide_t *provide;  /* node_provide.c */
 };
 

@@ -331,6 +331,85 @@ test_frame(void **state)
     assert_int_equal(bitswap_msg_frame_decode(huge, sizeof huge, 0, &body, &len), LS_ETOOBIG);
 }
 
+/* Blocks written in place (block_begin, the bytes appended by the caller, block_end)
+ * and finished as a frame give byte for byte what the copying writer gives. */
+static void
+framed_equals_plain(int version, size_t blen)
+{
+    uint8_t *data = ls_malloc(blen + 1);
+    for (size_t i = 0; i < blen + 1; i++)
+        data[i] = (uint8_t)(i * 7 + 3);
+    cid_t c1 = empty_cid(), c2;
+    cid_v1_sha256(&c2, CID_CODEC_DAG_PB, data, blen);
+    bitswap_writer_t a, f;
+    buf_t plain = BUF_INIT(BUF_UNLIMITED);
+    bitswap_writer_init(&a, version);
+    bitswap_writer_init_framed(&f, version);
+    for (int round = 0; round < 2; round++) { /* the second after a reset */
+        assert_int_equal(bitswap_writer_block(&a, &c2, data, blen), 0);
+        assert_int_equal(bitswap_writer_block(&a, &c1, data, 1), 0);
+        assert_int_equal(bitswap_writer_block_begin(&f, &c2, blen), 0);
+        assert_int_equal(bitswap_writer_block_begin(&f, &c1, 1), LS_EINVAL); /* one open */
+        assert_int_equal(bitswap_writer_presence(&f, &c1, BITSWAP_HAVE), LS_EINVAL);
+        assert_int_equal(buf_append(&f.blocks, data, blen), 0);
+        assert_int_equal(bitswap_writer_block_end(&f, true), 0);
+        assert_int_equal(bitswap_writer_block(&f, &c1, data, 1), 0);
+        if (version >= BITSWAP_V120) {
+            assert_int_equal(bitswap_writer_presence(&a, &c1, BITSWAP_DONT_HAVE), 0);
+            assert_int_equal(bitswap_writer_presence(&f, &c1, BITSWAP_DONT_HAVE), 0);
+        }
+        size_t size = bitswap_writer_size(&a), start;
+        assert_int_equal(bitswap_writer_size(&f), size);
+        buf_clear(&plain);
+        assert_int_equal(bitswap_writer_finish(&a, &plain), 0);
+        assert_int_equal(bitswap_writer_finish_frame(&f, &start), 0);
+        const uint8_t *body;
+        size_t len;
+        int n = bitswap_msg_frame_decode(f.blocks.data + start, f.blocks.len - start, 0, &body,
+                                         &len);
+        assert_int_equal(n, f.blocks.len - start);
+        assert_int_equal(len, plain.len);
+        assert_memory_equal(body, plain.data, len);
+        bitswap_writer_reset(&f);
+        assert_true(bitswap_writer_is_empty(&f));
+        assert_int_equal(bitswap_writer_size(&f), 0);
+    }
+    /* a short read or a failed one takes the block back out entirely */
+    assert_int_equal(bitswap_writer_block(&f, &c1, data, 1), 0);
+    size_t before = bitswap_writer_size(&f);
+    assert_int_equal(bitswap_writer_block_begin(&f, &c2, blen), 0);
+    assert_int_equal(buf_append(&f.blocks, data, blen - 1), 0);
+    assert_int_equal(bitswap_writer_block_end(&f, true), LS_EINVAL);
+    assert_int_equal(bitswap_writer_size(&f), before);
+    assert_int_equal(bitswap_writer_block_begin(&f, &c2, blen), 0);
+    assert_int_equal(buf_append(&f.blocks, data, blen + 1), 0);
+    assert_int_equal(bitswap_writer_block_end(&f, true), LS_EINVAL);
+    assert_int_equal(bitswap_writer_block_begin(&f, &c2, blen), 0);
+    assert_int_equal(bitswap_writer_block_end(&f, false), LS_EINVAL);
+    assert_int_equal(bitswap_writer_size(&f), before);
+    assert_int_equal(bitswap_writer_block_end(&f, true), LS_EINVAL); /* none open */
+    /* a framed writer serves: it takes no wants; a plain one cannot finish framed */
+    assert_int_equal(bitswap_writer_want(&f, &c1, 1, BITSWAP_WANT_BLOCK, false, false),
+                     LS_EINVAL);
+    size_t start;
+    assert_int_equal(bitswap_writer_finish_frame(&a, &start), LS_EINVAL);
+    bitswap_writer_free(&a);
+    bitswap_writer_free(&f);
+    buf_free(&plain);
+    free(data);
+}
+
+static void
+test_framed_in_place(void **state)
+{
+    (void)state;
+    static const int versions[] = {BITSWAP_V100, BITSWAP_V110, BITSWAP_V120};
+    for (size_t i = 0; i < 3; i++) {
+        framed_equals_plain(versions[i], 100);
+        framed_equals_plain(versions[i], 256 * 1024); /* three-byte length varints */
+    }
+}
+
 static void
 test_reencode_versions(void **state)
 {
@@ -377,6 +456,7 @@ main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_frame),
+        cmocka_unit_test(test_framed_in_place),
         cmocka_unit_test(test_reencode_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

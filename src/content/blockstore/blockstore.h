@@ -136,6 +136,14 @@ int blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size
  *  blockstore_get() catches it): a bug in the caller. */
 int blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
 
+/** A buffer of at least `len` bytes to read one block into before putting it: a
+ *  blockstore_put() or blockstore_put_hashed() whose `data` is this buffer's start
+ *  hands the buffer to the pack writer instead of copying the bytes (`lester add`).
+ *  Owned by the store. After such a put the caller must not touch it again (it may
+ *  be reused at once); otherwise it stays valid until the next call, or the store
+ *  is freed. NULL when the store keeps one file per block (no writer): use your own. */
+uint8_t *blockstore_put_buffer(blockstore_t *bs, size_t len);
+
 /** Append the block `cid` to `out`. The bytes are verified against the multihash:
  *  a block damaged on disk is moved to quarantine/, dropped from the index and
  *  reported as LS_ECORRUPT (fetch it again). Blocks this process appended to a pack

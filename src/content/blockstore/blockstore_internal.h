@@ -186,10 +186,16 @@ bs_writer_t *bs_writer_new(void);
 /** Write what is queued, stop the thread, free it. NULL is a no-op. */
 void bs_writer_free_(bs_writer_t *w);
 #define bs_writer_free(w) FREE_AND_NULL(bs_writer_t, bs_writer_free_, (w))
-/** Queue `iov[0..n)` (copied) to be written at `off` of `fd`; waits while the queue
- *  is full. `hint`: start the kernel's writeback early (a syncing store). */
+/** Queue `iov[0..n)` (copied; or, if the last one starts at the lent buffer, that
+ *  buffer taken) to be written at `off` of `fd`; waits while the queue is full.
+ *  `hint`: start the kernel's writeback early (a syncing store). */
 void bs_writer_submit(bs_writer_t *w, int fd, uint64_t off, const struct iovec *iov, int n,
                       bool hint);
+/** A buffer of at least `len` bytes, owned by the writer, lent to the loop until
+ *  the next call: a submit whose last iovec starts at it takes it without a copy
+ *  (and the loop must not touch it after that). */
+uint8_t *bs_writer_lend(bs_writer_t *w, size_t len);
+
 /** Wait until everything queued is written. 0, or the first write error since the
  *  last drain (-errno). */
 int bs_writer_drain(bs_writer_t *w);

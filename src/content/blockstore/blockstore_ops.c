@@ -92,6 +92,12 @@ blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, s
     return put(bs, cid, data, len, false);
 }
 
+uint8_t *
+blockstore_put_buffer(blockstore_t *bs, size_t len)
+{
+    return bs->writer ? bs_writer_lend(bs->writer, len) : NULL;
+}
+
 /* The bytes failed their hash check: keep them for inspection, forget the block. */
 static int
 drop_corrupt(blockstore_t *bs, const cid_t *cid, const bs_loc_t *loc, const uint8_t *p, size_t n)

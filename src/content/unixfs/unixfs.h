@@ -114,7 +114,9 @@ int unixfs_dir_finish(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_resu
 /** Import a regular file or, recursively, a directory from the local file system
  *  (`lester add [-r]`). Entries other than regular files and directories
  *  (symlinks, sockets, ...) are skipped; hidden files are included. 0; -errno
- *  from the file system; LS_ELIMIT past UNIXFS_MAX_DEPTH nested directories; or
+ *  from the file system; LS_ELIMIT past UNIXFS_MAX_DEPTH nested directories;
+ *  LS_ECHANGED if a file's size or mtime changed while it was read, or the bytes
+ *  read were not its size (no CID for bytes the file never held at once); or
  *  put's error. Directories are sharded past params->shard_threshold. */
 int unixfs_add_path(const char *path, const unixfs_params_t *params, unixfs_put_fn put, void *ctx,
                     unixfs_result_t *out);

@@ -177,16 +177,40 @@ to_importer(void *ctx, const uint8_t *p, size_t len)
     return unixfs_file_write(ctx, p, len);
 }
 
+/* LS_ECHANGED if the file open at `fd` is no longer what `before` (its fstat when
+ * the import began) described, or `bytes` were read of it instead of its size: it
+ * was written, truncated or extended meanwhile, and the CID would name bytes the
+ * file never held at any one moment. */
+static int
+check_unchanged(int fd, const struct stat *before, uint64_t bytes)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (st.st_size != before->st_size || bytes != (uint64_t)before->st_size ||
+        st.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != before->st_mtim.tv_nsec)
+        return LS_ECHANGED;
+    return 0;
+}
+
 static int
 add_file(int fd, const import_t *im, unixfs_result_t *out)
 {
     unixfs_file_t *f = unixfs_file_new(im->params, im->put, im->ctx);
     uint8_t *bufp;
     ssize_t n;
+    uint64_t bytes = 0;
+    struct stat st;
     int rc = 0;
 
     if (!f)
         return LS_EINVAL;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        unixfs_file_free(f);
+        return rc;
+    }
     /* encrypted: the file's bytes pass through the AEAD stream on their way in */
     crypt_enc_t *enc = im->key ? crypt_enc_new_key(im->key, to_importer, f) : NULL;
     bufp = ls_malloc(READ_SIZE);
@@ -196,7 +220,10 @@ add_file(int fd, const import_t *im, unixfs_result_t *out)
         else
             rc =
                 enc ? crypt_enc_write(enc, bufp, (size_t)n) : unixfs_file_write(f, bufp, (size_t)n);
+        bytes += n > 0 ? (uint64_t)n : 0;
     }
+    if (rc == 0)
+        rc = check_unchanged(fd, &st, bytes);
     if (rc == 0 && enc)
         rc = crypt_enc_finish(enc);
     if (rc == 0)

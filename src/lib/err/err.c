@@ -20,6 +20,7 @@ ls_strerror(int code)
     case LS_ESTALE: return "older than the value already held";
     case LS_ECORRUPT: return "data is corrupt";
     case LS_ENOTRUNNING: return "the daemon is not running";
+    case LS_ECHANGED: return "the file changed while it was being added";
     case LS_EAGAIN: return "incomplete input";
     case LS_EINVAL: return "malformed input";
     case LS_EPROTO: return "protocol error";

@@ -39,7 +39,8 @@ enum {
     LS_ESTALE = -1011,         /* older than what we hold (sequence numbers) */
     LS_ECORRUPT = -1012,       /* data on disk is damaged */
     LS_ENOTRUNNING = -1013,    /* the daemon is not running */
-    LS_ELAST = -1014
+    LS_ECHANGED = -1014,       /* a file changed while it was being read (add) */
+    LS_ELAST = -1015
 };
 
 /** A short English description of `code` (a negative error, or 0). Never NULL;

@@ -171,6 +171,7 @@ api_reply_errcode(api_req_t *r, int err, const char *what)
     case LS_EINVAL: case LS_ERANGE: case LS_ENONCANON: status = 400; code = "bad_request"; break;
     case LS_ENOENT: status = 404; code = "not_found"; break;
     case LS_EEXIST: status = 409; code = "exists"; break;
+    case LS_ECHANGED: status = 409; code = "changed"; break;
     case LS_ETOOBIG: status = 413; code = "too_large"; break;
     case LS_EACCES: status = 403; code = "forbidden"; break;
     case LS_ETIMEDOUT: status = 504; code = "timeout"; break;

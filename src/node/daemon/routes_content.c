@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "content/chunker/chunker.h"
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
@@ -35,6 +36,7 @@
  * and written (4 MiB reads measured 3x slower here); ADD_STEP_BYTES per loop turn */
 #define ADD_READ_BYTES (256u << 10)
 #define ADD_STEP_BYTES (8u << 20)
+#define ADD_LEND_MIN (64u << 10) /* smallest chunk read alone into the store's buffer */
 #define CAT_STEP_BYTES (4u << 20)
 #define CAT_MAX_QUEUED (8u << 20)
 #define PROGRESS_MS 250
@@ -91,12 +93,25 @@ typedef struct add_job_t {
     api_req_t *req;
     int fd;
     unixfs_file_t *imp;
-    crypt_enc_t *enc; /* --encrypt: bytes pass through it on their way to imp */
-    uint64_t bytes, total, last_ms;
+    crypt_enc_t *enc;               /* --encrypt: bytes pass through it on their way to imp */
+    uint64_t bytes, total, last_ms; /* total: the size when the add began */
+    struct timespec mtime;          /* and its modification time */
     bool pin, only_hash;
     struct event *ev;
     uint8_t *chunk;
 } add_job_t;
+
+/* The file was written to, truncated or extended while it was read: its CID would
+ * name bytes that were never the file's content at any one moment (or read() saw
+ * a short file). Size and mtime as fstat gives them at the start and at the end,
+ * and the bytes read must equal that size. */
+static bool
+add_file_changed(const add_job_t *a)
+{
+    struct stat st;
+    return fstat(a->fd, &st) < 0 || (uint64_t)st.st_size != a->total || a->bytes != a->total ||
+           st.st_mtim.tv_sec != a->mtime.tv_sec || st.st_mtim.tv_nsec != a->mtime.tv_nsec;
+}
 
 static int
 put_nothing(void *ctx, const cid_t *cid, const uint8_t *block, size_t len)
@@ -155,6 +170,23 @@ add_result(node_content_t *c, const unixfs_result_t *res, bool pin, bool only_ha
                      (json_int_t)res->tsize, "pinned", pin && !only_hash, "provided", provided);
 }
 
+/* Where the next read goes, and how much of it. Plain chunks are read one at a time
+ * into the blockstore's lent buffer, so the put of the chunk (read whole, while the
+ * chunker holds nothing back) takes the buffer instead of copying 256 KiB on the
+ * loop (blockstore_put_buffer). One chunk per read: the chunker must not go on
+ * reading a buffer that a put has handed over. Encrypted, --only-hash or small
+ * chunks: the job's own buffer. */
+static uint8_t *
+add_buffer(add_job_t *a, size_t *len)
+{
+    size_t cs = a->c->params.chunk_size ? a->c->params.chunk_size : CHUNKER_DEFAULT_SIZE;
+    uint8_t *p = NULL;
+    if (!a->enc && !a->only_hash && cs >= ADD_LEND_MIN)
+        p = blockstore_put_buffer(a->c->bs, cs);
+    *len = p ? cs : ADD_READ_BYTES;
+    return p ? p : a->chunk;
+}
+
 static void
 add_step(evutil_socket_t fd, short what, void *arg)
 {
@@ -164,11 +196,13 @@ add_step(evutil_socket_t fd, short what, void *arg)
     ssize_t n = 1;
     int rc = 0;
     for (size_t step = 0; rc == 0 && n > 0 && step < ADD_STEP_BYTES; step += (size_t)n) {
-        n = read(a->fd, a->chunk, ADD_READ_BYTES);
+        size_t want;
+        uint8_t *p = add_buffer(a, &want);
+        n = read(a->fd, p, want);
         rc = n < 0    ? -errno
              : n == 0 ? 0
-             : a->enc ? crypt_enc_write(a->enc, a->chunk, (size_t)n)
-                      : unixfs_file_write(a->imp, a->chunk, (size_t)n);
+             : a->enc ? crypt_enc_write(a->enc, p, (size_t)n)
+                      : unixfs_file_write(a->imp, p, (size_t)n);
         a->bytes += n > 0 ? (uint64_t)n : 0;
     }
     if (rc == 0 && n > 0) {
@@ -183,6 +217,8 @@ add_step(evutil_socket_t fd, short what, void *arg)
         return;
     }
     unixfs_result_t res;
+    if (rc == 0 && add_file_changed(a))
+        rc = LS_ECHANGED;
     if (rc == 0 && a->enc)
         rc = crypt_enc_finish(a->enc);
     if (rc == 0)
@@ -202,14 +238,15 @@ to_importer(void *ctx, const uint8_t *p, size_t len)
 }
 
 static void
-add_file(node_content_t *c, api_req_t *req, int fd, uint64_t size, bool pin, bool only_hash,
+add_file(node_content_t *c, api_req_t *req, int fd, const struct stat *st, bool pin, bool only_hash,
          const crypt_key_t *key)
 {
     add_job_t *a = ls_calloc(1, sizeof *a);
     a->c = c;
     a->req = req;
     a->fd = fd;
-    a->total = size;
+    a->total = (uint64_t)st->st_size;
+    a->mtime = st->st_mtim;
     a->pin = pin;
     a->only_hash = only_hash;
     a->imp = unixfs_file_new(&c->params, only_hash ? put_nothing : node_content_put, c);
@@ -286,10 +323,14 @@ route_add(api_req_t *req, void *ctx)
             api_reply_error(req, 400, "bad_request", "%s is a directory (use -r)", path);
     } else {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
             api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
-        else
-            add_file(c, req, fd, (uint64_t)st.st_size, pin, only_hash, key);
+        } else if (fstat(fd, &st) < 0) { /* of the file opened, not the name stat() saw */
+            api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
+            close(fd);
+        } else {
+            add_file(c, req, fd, &st, pin, only_hash, key);
+        }
     }
     crypt_key_free(key);
     json_decref(body);

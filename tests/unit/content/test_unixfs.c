@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "content/dagpb/dagpb.h"
 #include "content/chunker/chunker.h"
@@ -89,6 +92,75 @@ import(store_t *s, const uint8_t *p, size_t n, size_t chunk, size_t links, unixf
 }
 
 /* ---- tests ---- */
+
+/* A put that changes the file being imported once, after the first block. */
+typedef struct changer_t {
+    store_t *s;
+    const char *path;
+    int how; /* 0 nothing, 1 truncate, 2 append, 3 overwrite in place */
+    bool done;
+} changer_t;
+
+static int
+changing_put(void *ctx, const cid_t *cid, const uint8_t *block, size_t len)
+{
+    changer_t *c = ctx;
+    if (!c->done && c->how) {
+        int fd = open(c->path, O_WRONLY | (c->how == 2 ? O_APPEND : 0));
+        assert_true(fd >= 0);
+        if (c->how == 1)
+            assert_int_equal(ftruncate(fd, 1000), 0);
+        else
+            assert_int_equal(write(fd, "changed", 7), 7);
+        close(fd);
+        c->done = true;
+    }
+    return store_put(c->s, cid, block, len);
+}
+
+/* A file written, truncated or extended during its import is an error, never a CID
+ * of bytes it did not hold at once: alone and inside a directory. */
+static void
+test_unixfs_add_path_detects_change(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/unixfs-change-", path[96];
+    size_t n = 3 * 262144 + 5;
+    uint8_t *p = pattern(n);
+    memset(dir + strlen(dir), 'X', 6); /* mkdtemp's template */
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    for (int how = 0; how <= 3; how++) {
+        for (int in_dir = 0; in_dir <= 1; in_dir++) {
+            FILE *fp = fopen(path, "wb");
+            assert_non_null(fp);
+            assert_int_equal(fwrite(p, 1, n, fp), n);
+            fclose(fp);
+            /* an mtime in the past: an in-place write must change it, whatever
+             * the clock's granularity */
+            struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+            assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+            store_t *s = ls_calloc(1, sizeof *s);
+            changer_t c = {s, path, how, false};
+            unixfs_result_t r, want;
+            int rc = unixfs_add_path(in_dir ? dir : path, NULL, changing_put, &c, &r);
+            if (how == 0) {
+                assert_int_equal(rc, 0);
+                store_t *s2 = ls_calloc(1, sizeof *s2);
+                import(s2, p, n, 0, 0, &want);
+                if (!in_dir)
+                    assert_true(cid_equal(&r.cid, &want.cid));
+                store_free(s2);
+            } else {
+                assert_int_equal(rc, LS_ECHANGED);
+            }
+            store_free(s);
+        }
+    }
+    unlink(path);
+    rmdir(dir);
+    free(p);
+}
 
 static void
 test_unixfs_data_round_trip(void **state)
@@ -354,6 +426,7 @@ main(void)
         cmocka_unit_test(test_unixfs_directory),
         cmocka_unit_test(test_unixfs_ls_refuses_path_tricks),
         cmocka_unit_test(test_unixfs_params),
+        cmocka_unit_test(test_unixfs_add_path_detects_change),
     };
     return cmocka_run_group_tests_name("content/unixfs", tests, NULL, NULL);
 }

@@ -302,7 +302,8 @@ bitswap_writer_finish(bitswap_writer_t *w, buf_t *out)
         if (w->full)
             rc |= put_varint_field(out, 2, 1);
     }
-    rc |= buf_append(out, w->blocks.data + w->head, w->blocks.len - w->head);
+    if (w->blocks.len > w->head) /* blocks.data is NULL while nothing was added */
+        rc |= buf_append(out, w->blocks.data + w->head, w->blocks.len - w->head);
     rc |= buf_append(out, w->presences.data, w->presences.len);
     if (rc != 0) {
         buf_truncate(out, before);

@@ -5,93 +5,26 @@
 
 #include "lib/err/err.h"
 #include "lib/mem/mem.h"
+#include "lib/pbread/pbread.h"
 #include "lib/varint/varint.h"
 
 /* ---- reading ---- */
 
-typedef struct reader_t {
-    const uint8_t *p;
-    size_t len, off;
-} reader_t;
-
-/* A protobuf varint: up to 10 bytes (negative int32s use all ten), non-minimal
- * forms allowed as protobuf allows them. */
 static int
-read_varint(reader_t *r, uint64_t *v)
+read_bytes(pbread_t *r, kadmsg_bytes_t *out)
 {
-    uint64_t x = 0;
-    for (unsigned i = 0; i < 10; i++) {
-        if (r->off >= r->len)
-            return LS_EINVAL;
-        uint8_t b = r->p[r->off++];
-        if (i == 9 && b > 1)
-            return LS_EINVAL; /* would overflow 64 bits */
-        x |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return LS_EINVAL;
-}
-
-static int
-read_bytes(reader_t *r, kadmsg_bytes_t *out)
-{
-    uint64_t n;
-    if (read_varint(r, &n) < 0 || n > r->len - r->off)
-        return LS_EINVAL;
-    out->p = r->p + r->off;
-    out->len = (size_t)n;
-    r->off += (size_t)n;
-    return 0;
-}
-
-/* Skip one field of `wire` type; groups are refused. */
-static int
-skip_field(reader_t *r, unsigned wire)
-{
-    uint64_t v;
-    kadmsg_bytes_t b;
-    switch (wire) {
-    case 0:
-        return read_varint(r, &v);
-    case 1:
-    case 5: {
-        size_t n = wire == 1 ? 8 : 4;
-        if (n > r->len - r->off)
-            return LS_EINVAL;
-        r->off += n;
-        return 0;
-    }
-    case 2:
-        return read_bytes(r, &b);
-    default:
-        return LS_EINVAL;
-    }
-}
-
-/* Read a tag: field number and wire type. Field 0 is invalid in protobuf. */
-static int
-read_tag(reader_t *r, uint64_t *field, unsigned *wire)
-{
-    uint64_t t;
-    if (read_varint(r, &t) < 0 || (t >> 3) == 0 || (t >> 3) > 0x1fffffff)
-        return LS_EINVAL;
-    *field = t >> 3;
-    *wire = (unsigned)(t & 7);
-    return 0;
+    return pbread_bytes(r, &out->p, &out->len);
 }
 
 static int
 decode_record(const kadmsg_bytes_t *in, kadmsg_record_t *rec)
 {
-    reader_t r = {in->p, in->len, 0};
+    pbread_t r = {in->p, in->len, 0};
     memset(rec, 0, sizeof *rec);
     while (r.off < r.len) {
         uint64_t f;
         unsigned w;
-        if (read_tag(&r, &f, &w) < 0)
+        if (pbread_tag(&r, &f, &w) < 0)
             return LS_EINVAL;
         int rc;
         if (f == 1 && w == 2)
@@ -103,7 +36,7 @@ decode_record(const kadmsg_bytes_t *in, kadmsg_record_t *rec)
         else if (f <= 5 && f != 3 && f != 4)
             return LS_EINVAL; /* a known field with the wrong wire type */
         else
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
         if (rc < 0)
             return LS_EINVAL;
     }
@@ -113,14 +46,14 @@ decode_record(const kadmsg_bytes_t *in, kadmsg_record_t *rec)
 static int
 decode_peer(const kadmsg_bytes_t *in, kadmsg_peer_t *peer)
 {
-    reader_t r = {in->p, in->len, 0};
+    pbread_t r = {in->p, in->len, 0};
     memset(peer, 0, sizeof *peer);
     while (r.off < r.len) {
         uint64_t f, v;
         unsigned w;
         kadmsg_bytes_t b;
         int rc;
-        if (read_tag(&r, &f, &w) < 0)
+        if (pbread_tag(&r, &f, &w) < 0)
             return LS_EINVAL;
         if (f == 1 && w == 2) {
             rc = read_bytes(&r, &peer->id);
@@ -129,14 +62,14 @@ decode_peer(const kadmsg_bytes_t *in, kadmsg_peer_t *peer)
             if (rc == 0 && peer->naddrs < KADMSG_MAX_ADDRS)
                 peer->addrs[peer->naddrs++] = b;
         } else if (f == 3 && w == 0) {
-            rc = read_varint(&r, &v);
+            rc = pbread_varint(&r, &v);
             peer->connection = (int)(int32_t)v;
         } else if (f == KADMSG_PEER_META_FIELD && w == 2) {
             rc = read_bytes(&r, &peer->meta);
         } else if (f <= 3 || f == KADMSG_PEER_META_FIELD) {
             return LS_EINVAL;
         } else {
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
         }
         if (rc < 0)
             return LS_EINVAL;
@@ -158,12 +91,12 @@ add_peer(const kadmsg_bytes_t *b, kadmsg_peer_t *list, size_t *n)
 
 /* One top-level field. */
 static int
-decode_field(reader_t *r, uint64_t f, unsigned w, kadmsg_t *m)
+decode_field(pbread_t *r, uint64_t f, unsigned w, kadmsg_t *m)
 {
     uint64_t v;
     kadmsg_bytes_t b;
     if (w == 0 && (f == 1 || f == 10)) {
-        if (read_varint(r, &v) < 0)
+        if (pbread_varint(r, &v) < 0)
             return LS_EINVAL;
         if (f == 1) {
             if (v > KADMSG_PING)
@@ -191,7 +124,7 @@ decode_field(reader_t *r, uint64_t f, unsigned w, kadmsg_t *m)
     }
     if (f == 1 || f == 2 || f == 3 || f == 8 || f == 9 || f == 10)
         return LS_EINVAL; /* known field, wrong wire type */
-    return skip_field(r, w);
+    return pbread_skip(r, w);
 }
 
 void
@@ -210,12 +143,12 @@ kadmsg_decode(const uint8_t *p, size_t len, kadmsg_t *out)
 {
     if (len > KADMSG_MAX_SIZE)
         return LS_ETOOBIG;
-    reader_t r = {p, len, 0};
+    pbread_t r = {p, len, 0};
     kadmsg_init(out, KADMSG_PUT_VALUE);
     while (r.off < r.len) {
         uint64_t f;
         unsigned w;
-        if (read_tag(&r, &f, &w) < 0 || decode_field(&r, f, w, out) < 0)
+        if (pbread_tag(&r, &f, &w) < 0 || decode_field(&r, f, w, out) < 0)
             return LS_EINVAL;
     }
     return 0;

@@ -7,6 +7,7 @@
 
 #include "lib/err/err.h"
 #include "lib/mem/mem.h"
+#include "lib/pbread/pbread.h"
 #include "lib/varint/varint.h"
 
 int
@@ -22,88 +23,6 @@ bitswap_version_of(const char *proto)
 }
 
 /* ---- reading ---- */
-
-typedef struct reader_t {
-    const uint8_t *p;
-    size_t len, off;
-} reader_t;
-
-/* A protobuf varint: up to 10 bytes (negative int32s use all ten). */
-static int
-read_varint(reader_t *r, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned i = 0; i < 10; i++) {
-        if (r->off >= r->len)
-            return LS_EINVAL;
-        uint8_t b = r->p[r->off++];
-        if (i == 9 && b > 1)
-            return LS_EINVAL;
-        x |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return LS_EINVAL;
-}
-
-static int
-read_bytes(reader_t *r, const uint8_t **p, size_t *n)
-{
-    uint64_t l;
-    if (read_varint(r, &l) < 0 || l > r->len - r->off)
-        return LS_EINVAL;
-    *p = r->p + r->off;
-    *n = (size_t)l;
-    r->off += (size_t)l;
-    return 0;
-}
-
-/* Read a tag; field 0 and groups (wire types 3, 4) are refused. */
-static int
-read_tag(reader_t *r, uint64_t *field, unsigned *wire)
-{
-    uint64_t t;
-    if (read_varint(r, &t) < 0)
-        return LS_EINVAL;
-    *field = t >> 3;
-    *wire = (unsigned)(t & 7);
-    if (*field == 0 || *field > 0x1fffffff ||
-        (*wire != 0 && *wire != 1 && *wire != 2 && *wire != 5))
-        return LS_EINVAL;
-    return 0;
-}
-
-static int
-skip_field(reader_t *r, unsigned wire)
-{
-    uint64_t v;
-    const uint8_t *p;
-    size_t n;
-    if (wire == 0)
-        return read_varint(r, &v);
-    if (wire == 2)
-        return read_bytes(r, &p, &n);
-    n = wire == 1 ? 8 : 4;
-    if (r->len - r->off < n)
-        return LS_EINVAL;
-    r->off += n;
-    return 0;
-}
-
-/* A varint field of the expected wire type. */
-static int
-read_uint(reader_t *r, unsigned wire, uint64_t *v)
-{
-    return wire == 0 ? read_varint(r, v) : LS_EINVAL;
-}
-
-static int
-read_len(reader_t *r, unsigned wire, const uint8_t **p, size_t *n)
-{
-    return wire == 2 ? read_bytes(r, p, n) : LS_EINVAL;
-}
 
 /* A CID that fills its field exactly. */
 static int
@@ -128,7 +47,7 @@ typedef struct parse_t {
 static int
 parse_entry(const uint8_t *p, size_t len, bitswap_entry_t *e)
 {
-    reader_t r = {p, len, 0};
+    pbread_t r = {p, len, 0};
     const uint8_t *cp = NULL;
     size_t cn = 0;
     uint64_t f, v;
@@ -136,12 +55,12 @@ parse_entry(const uint8_t *p, size_t len, bitswap_entry_t *e)
     int rc = 0;
     memset(e, 0, sizeof *e);
     while (r.off < r.len && rc == 0) {
-        if (read_tag(&r, &f, &w) < 0)
+        if (pbread_tag(&r, &f, &w) < 0)
             return LS_EINVAL;
         if (f == 1)
-            rc = read_len(&r, w, &cp, &cn);
+            rc = pbread_len(&r, w, &cp, &cn);
         else if (f >= 2 && f <= 5) {
-            rc = read_uint(&r, w, &v);
+            rc = pbread_uint(&r, w, &v);
             if (f == 2)
                 e->priority = (int32_t)(uint32_t)v;
             else if (f == 3)
@@ -153,7 +72,7 @@ parse_entry(const uint8_t *p, size_t len, bitswap_entry_t *e)
             else
                 e->send_dont_have = v != 0;
         } else
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
     }
     if (rc < 0 || !cp)
         return LS_EINVAL;
@@ -163,16 +82,16 @@ parse_entry(const uint8_t *p, size_t len, bitswap_entry_t *e)
 static int
 parse_wantlist(parse_t *ps, const uint8_t *p, size_t len)
 {
-    reader_t r = {p, len, 0};
+    pbread_t r = {p, len, 0};
     const uint8_t *ep;
     size_t en;
     uint64_t f, v;
     unsigned w;
     bitswap_entry_t tmp;
     while (r.off < r.len) {
-        int rc = read_tag(&r, &f, &w);
+        int rc = pbread_tag(&r, &f, &w);
         if (rc == 0 && f == 1) {
-            if ((rc = read_len(&r, w, &ep, &en)) == 0) {
+            if ((rc = pbread_len(&r, w, &ep, &en)) == 0) {
                 if (ps->nentries >= BITSWAP_MSG_MAX_ENTRIES)
                     return LS_ETOOBIG;
                 bitswap_entry_t *e = ps->fill ? &ps->m->entries[ps->nentries] : &tmp;
@@ -180,10 +99,10 @@ parse_wantlist(parse_t *ps, const uint8_t *p, size_t len)
                 ps->nentries++;
             }
         } else if (rc == 0 && f == 2) {
-            if ((rc = read_uint(&r, w, &v)) == 0)
+            if ((rc = pbread_uint(&r, w, &v)) == 0)
                 ps->m->full = v != 0;
         } else if (rc == 0)
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
         if (rc < 0)
             return rc;
     }
@@ -193,21 +112,21 @@ parse_wantlist(parse_t *ps, const uint8_t *p, size_t len)
 static int
 parse_payload(const uint8_t *p, size_t len, bitswap_block_t *b)
 {
-    reader_t r = {p, len, 0};
+    pbread_t r = {p, len, 0};
     const uint8_t *pp = NULL, *dp = NULL;
     size_t pn = 0, dn = 0;
     uint64_t f;
     unsigned w;
     int rc = 0;
     while (r.off < r.len && rc == 0) {
-        if (read_tag(&r, &f, &w) < 0)
+        if (pbread_tag(&r, &f, &w) < 0)
             return LS_EINVAL;
         if (f == 1)
-            rc = read_len(&r, w, &pp, &pn);
+            rc = pbread_len(&r, w, &pp, &pn);
         else if (f == 2)
-            rc = read_len(&r, w, &dp, &dn);
+            rc = pbread_len(&r, w, &dp, &dn);
         else
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
     }
     if (rc < 0 || !pp)
         return LS_EINVAL;
@@ -222,7 +141,7 @@ parse_payload(const uint8_t *p, size_t len, bitswap_block_t *b)
 static int
 parse_presence(const uint8_t *p, size_t len, bitswap_presence_t *pr)
 {
-    reader_t r = {p, len, 0};
+    pbread_t r = {p, len, 0};
     const uint8_t *cp = NULL;
     size_t cn = 0;
     uint64_t f, v;
@@ -230,16 +149,16 @@ parse_presence(const uint8_t *p, size_t len, bitswap_presence_t *pr)
     int rc = 0;
     pr->type = BITSWAP_HAVE;
     while (r.off < r.len && rc == 0) {
-        if (read_tag(&r, &f, &w) < 0)
+        if (pbread_tag(&r, &f, &w) < 0)
             return LS_EINVAL;
         if (f == 1)
-            rc = read_len(&r, w, &cp, &cn);
+            rc = pbread_len(&r, w, &cp, &cn);
         else if (f == 2) {
-            if ((rc = read_uint(&r, w, &v)) == 0 && v > 1)
+            if ((rc = pbread_uint(&r, w, &v)) == 0 && v > 1)
                 rc = LS_EINVAL;
             pr->type = (uint8_t)v;
         } else
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
     }
     if (rc < 0 || !cp)
         return LS_EINVAL;
@@ -267,22 +186,22 @@ parse_block_field(parse_t *ps, uint64_t f, const uint8_t *p, size_t n)
 static int
 parse_top(parse_t *ps, const uint8_t *p, size_t len)
 {
-    reader_t r = {p, len, 0};
+    pbread_t r = {p, len, 0};
     const uint8_t *fp;
     size_t fn;
     uint64_t f, v;
     unsigned w;
     bitswap_presence_t tp;
     while (r.off < r.len) {
-        int rc = read_tag(&r, &f, &w);
+        int rc = pbread_tag(&r, &f, &w);
         if (rc == 0 && f >= 1 && f <= 4)
-            rc = read_len(&r, w, &fp, &fn);
+            rc = pbread_len(&r, w, &fp, &fn);
         else if (rc == 0 && f == 5) {
-            if ((rc = read_uint(&r, w, &v)) == 0)
+            if ((rc = pbread_uint(&r, w, &v)) == 0)
                 ps->m->pending_bytes = (int32_t)(uint32_t)v;
             f = 0;
         } else if (rc == 0) {
-            rc = skip_field(&r, w);
+            rc = pbread_skip(&r, w);
             f = 0;
         }
         if (rc == 0 && f == 1)

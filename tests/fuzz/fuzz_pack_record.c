@@ -1,8 +1,9 @@
 /* Fuzz the blockstore's pack record header decoder (bytes read back from a pack file
  * by the crash repair, blockstore_pack_repair.c): the input is walked record by
- * record as the repair walks a pack's tail. Every header it accepts must lie inside
- * the input, name a data length within the limit, and re-encode to the same bytes
- * (one encoding per header). */
+ * record as the repair walks a pack's tail, filler records included. Every header it
+ * accepts must lie inside the input, name a data length within the limit, and
+ * re-encode to the same bytes (one encoding per header); every filler it accepts
+ * must have a length the writer could have chosen. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (pos < size) {
         bs_record_t r;
         size_t avail = size - pos < BS_REC_MAX_HDR ? size - pos : BS_REC_MAX_HDR;
+        int fill = bs_filler_decode(data + pos, avail);
+        if (fill < 0)
+            break;
+        if (fill > 0) {
+            if (fill < BS_FILLER_MIN || fill >= BS_FILLER_MIN + BS_DIO_ALIGN)
+                abort();
+            if ((size_t)fill > size - pos)
+                break; /* torn */
+            pos += (size_t)fill;
+            continue;
+        }
         int n = bs_record_decode(data + pos, avail, FUZZ_MAX_BLOCK, &r);
         if (n <= 0)
             break; /* torn or damaged: the repair cuts the pack here */

@@ -251,7 +251,7 @@ blockstore_open(const char *dir, db_t *db, const blockstore_config_t *cfg, block
     bs->dir = ls_strdup(dir);
     bs->db = db;
     bs->cfg = c;
-    bs->dirfd = bs->packs_dirfd = bs->cur_fd = -1;
+    bs->dirfd = bs->packs_dirfd = bs->cur_fd = bs->cur_dfd = -1;
     if ((rc = fs_mkdir_p(dir, 0755)) < 0)
         return open_fail(bs, err, rc, "create");
     bs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -82,6 +82,7 @@ typedef struct blockstore_config_t {
     blockstore_sync_t sync;     /* see above */
     size_t batch_flush;         /* 0 = BLOCKSTORE_DEFAULT_BATCH_FLUSH */
     uint64_t pack_max;          /* a pack takes no appends past this; 0 = 256 MiB */
+    bool buffered;              /* write packs through the page cache (no O_DIRECT) */
 } blockstore_config_t;
 
 typedef struct blockstore_stat_t {
@@ -136,13 +137,25 @@ int blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size
  *  blockstore_get() catches it): a bug in the caller. */
 int blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
 
-/** A buffer of at least `len` bytes to read one block into before putting it: a
- *  blockstore_put() or blockstore_put_hashed() whose `data` is this buffer's start
- *  hands the buffer to the pack writer instead of copying the bytes (`lester add`).
- *  Owned by the store. After such a put the caller must not touch it again (it may
- *  be reused at once); otherwise it stays valid until the next call, or the store
- *  is freed. NULL when the store keeps one file per block (no writer): use your own. */
+/** A buffer of at least `len` bytes to read one block into before putting it: the
+ *  place in the pack writer's stage where the next append of a `len`-byte block
+ *  named by a SHA-256 multihash puts its bytes, so a blockstore_put() or
+ *  blockstore_put_hashed() with this `data` copies nothing (`lester add`). Owned by
+ *  the store, valid until the next call into it. NULL when the store keeps one file
+ *  per block, or the next append starts a new pack: use your own. */
 uint8_t *blockstore_put_buffer(blockstore_t *bs, size_t len);
+
+/** Write the bytes of `cid` (`len` of them), which the last put appended and
+ *  which are still staged, at `off` of the file `fd` as well, from the writer
+ *  thread, without another copy on the caller's thread (`lester get` writing the
+ *  user's file). `dfd`: an O_DIRECT descriptor of the same file, used when offset
+ *  and length are multiples of 4096, or -1. 0 if queued; LS_ENOENT if the last put
+ *  did not append these bytes or they are already written: write them yourself.
+ *  Both descriptors must stay open until blockstore_tee_wait(). */
+int blockstore_tee_last(blockstore_t *bs, const cid_t *cid, size_t len, int fd, int dfd,
+                        uint64_t off);
+/** Wait for every queued tee write. 0, or the first one's error (-errno). */
+int blockstore_tee_wait(blockstore_t *bs);
 
 /** Append the block `cid` to `out`. The bytes are verified against the multihash:
  *  a block damaged on disk is moved to quarantine/, dropped from the index and

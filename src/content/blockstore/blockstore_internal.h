@@ -23,6 +23,17 @@
  * the binary multihash, then the block's bytes. */
 #define BS_REC_FIXED 17
 #define BS_REC_MAX_HDR (BS_REC_FIXED + MULTIHASH_MAX_LEN)
+/* The header of a block named by a SHA-256 multihash (34 bytes). */
+#define BS_REC_SHA256_HDR (BS_REC_FIXED + 34)
+/* Direct I/O granularity: memory, file offsets and lengths of O_DIRECT writes are
+ * multiples of it (the common page and sector sizes all divide 4096). */
+#define BS_DIO_ALIGN 4096
+/* A block of at least this many bytes starts on a BS_DIO_ALIGN boundary of its
+ * pack, so `lester get` can write it to the user's file directly from the stage.
+ * A filler record ("LBKP", u32 LE total length >= BS_FILLER_MIN, then zeros) takes
+ * the gap before its header; smaller blocks are packed tight. */
+#define BS_ALIGN_MIN ((size_t)64 << 10)
+#define BS_FILLER_MIN 8
 
 /** Where a block's bytes are: `pack` > 0 names a pack file and `off` the offset of
  *  the bytes in it; `pack` == 0 is a file of the flatfs layout. */
@@ -51,10 +62,14 @@ typedef struct bs_record_t {
 /** The pack writer thread (blockstore_writer.c). */
 typedef struct bs_writer_t bs_writer_t;
 
+/** The direct reads of closed packs (blockstore_reader.c). */
+typedef struct bs_reader_t bs_reader_t;
+
 /** One cached read descriptor. */
 typedef struct bs_packfd_t {
     int64_t id; /* 0: free */
     int fd;
+    int dfd; /* O_DIRECT, opened on first use; -1 if not (yet) */
 } bs_packfd_t;
 
 struct blockstore_t {
@@ -76,7 +91,7 @@ struct blockstore_t {
      * rows were committed (an aborted batch truncates back to it) */
     int packs_dirfd;
     int64_t cur_pack; /* 0: none open yet */
-    int cur_fd;
+    int cur_fd, cur_dfd; /* cur_dfd: O_DIRECT, for the writer; -1 if refused or off */
     uint64_t cur_size, cur_committed;
     bs_packfd_t fds[BS_PACK_FDS];
     size_t fd_next;
@@ -85,6 +100,11 @@ struct blockstore_t {
     int64_t fresh_pack;
     uint64_t fresh_off;
     bs_writer_t *writer; /* owned; appends to the current pack */
+    bs_reader_t *reader; /* owned; NULL when the store is buffered */
+    /* the block of the last append while its bytes are still staged (blockstore_tee_last) */
+    const uint8_t *last_body;
+    multihash_t last_mh;
+    size_t last_len;
     int pack_err;        /* a failed append: no row may commit until a rewind */
 };
 
@@ -142,6 +162,10 @@ size_t bs_record_encode(const multihash_t *mh, uint64_t codec, uint32_t len,
  *  the header length (> 0), 0 if `p` ends before the header does, or LS_ECORRUPT
  *  (bad magic, bad multihash, data length over `max_block`). */
 int bs_record_decode(const uint8_t *p, size_t n, size_t max_block, bs_record_t *out);
+/** If `p[0..n)` starts a filler record (BS_ALIGN_MIN), its total length; 0 if it
+ *  starts something else (or `n` < BS_FILLER_MIN); LS_ECORRUPT for a filler with an
+ *  impossible length. */
+int bs_filler_decode(const uint8_t *p, size_t n);
 /** "<dir>/packs/<id>.pack" into `path` (PATH_MAX bytes). 0 or LS_EINVAL. */
 int bs_pack_path(const blockstore_t *bs, int64_t id, char *path);
 /** Open the packs directory and pick the pack to append to (after any repair).
@@ -155,6 +179,9 @@ void bs_pack_close(blockstore_t *bs);
  *  next bs_pack_sync(). 0, -errno or a db error (then nothing was appended). */
 int bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const uint8_t *data,
                    size_t len, bs_loc_t *loc);
+/** A buffer for the next append's `len` bytes of block data, in the writer's stage
+ *  where they will go (blockstore_put_buffer), or NULL (then use your own). */
+uint8_t *bs_pack_lend(blockstore_t *bs, size_t len);
 /** Wait for the queued appends. 0, or the error of a failed one (which sticks
  *  until bs_pack_rewind()). */
 int bs_pack_drain(blockstore_t *bs);
@@ -180,27 +207,52 @@ void bs_quarantine_bytes(blockstore_t *bs, const multihash_t *mh, const uint8_t 
 
 /* ---- blockstore_writer.c ---- */
 
-struct iovec;
 /** Start the writer thread. Never returns NULL (aborts like an allocation). */
 bs_writer_t *bs_writer_new(void);
-/** Write what is queued, stop the thread, free it. NULL is a no-op. */
+/** Write what is staged, stop the thread, free it. NULL is a no-op. */
 void bs_writer_free_(bs_writer_t *w);
 #define bs_writer_free(w) FREE_AND_NULL(bs_writer_t, bs_writer_free_, (w))
-/** Queue `iov[0..n)` (copied; or, if the last one starts at the lent buffer, that
- *  buffer taken) to be written at `off` of `fd`; waits while the queue is full.
- *  `hint`: start the kernel's writeback early (a syncing store). */
-void bs_writer_submit(bs_writer_t *w, int fd, uint64_t off, const struct iovec *iov, int n,
-                      bool hint);
-/** A buffer of at least `len` bytes, owned by the writer, lent to the loop until
- *  the next call: a submit whose last iovec starts at it takes it without a copy
- *  (and the loop must not touch it after that). */
-uint8_t *bs_writer_lend(bs_writer_t *w, size_t len);
-
-/** Wait until everything queued is written. 0, or the first write error since the
+/** Room for `n` bytes that go at `off` of the pack `fd` (`dfd`: its O_DIRECT
+ *  descriptor, or -1): a pointer into the stage being filled, valid until the next
+ *  reserve or drain. Appends must follow each other in the file; one that does not
+ *  continue the stage (another pack, an offset after a rewind) starts a new stage.
+ *  May wait for the thread (a full queue). Fill the bytes, then bs_writer_commit(). */
+uint8_t *bs_writer_reserve(bs_writer_t *w, int fd, int dfd, uint64_t off, size_t n);
+/** The `n` bytes at the last reserve are filled: they will be written. */
+void bs_writer_commit(bs_writer_t *w, size_t n);
+/** Also write the `len` committed bytes at `p` (in the stage being filled) at `off`
+ *  of `fd` (`dfd`: an O_DIRECT descriptor of the same file, or -1), from the
+ *  thread. 0, or LS_ENOENT if `p` is not in that stage (write them yourself). The
+ *  descriptors must stay open until bs_writer_tee_result(). */
+int bs_writer_tee(bs_writer_t *w, const uint8_t *p, size_t len, int fd, int dfd, uint64_t off);
+/** Wait for everything staged; the first tee write error since the last call
+ *  (-errno), or 0. */
+int bs_writer_tee_result(bs_writer_t *w);
+/** The `len` bytes at `off` of `fd` if the stage being filled holds them (not yet
+ *  written), else NULL. Valid until the next reserve. */
+const uint8_t *bs_writer_peek(bs_writer_t *w, int fd, uint64_t off, size_t len);
+/** Wait until everything staged is written. 0, or the first write error since the
  *  last drain (-errno). */
 int bs_writer_drain(bs_writer_t *w);
-/** True if nothing is queued. */
+/** True if nothing is staged or queued. */
 bool bs_writer_idle(bs_writer_t *w);
+/** False once a direct write was refused (then every write is buffered). */
+bool bs_writer_direct(bs_writer_t *w);
+
+/* ---- blockstore_reader.c ---- */
+
+/** Start the reader and its read-ahead thread. Never NULL. */
+bs_reader_t *bs_reader_new(void);
+/** Stop the thread, free the extents. NULL is a no-op. */
+void bs_reader_free_(bs_reader_t *r);
+#define bs_reader_free(r) FREE_AND_NULL(bs_reader_t, bs_reader_free_, (r))
+/** Copy `len` (> 0) bytes at `off` of the closed pack `id` into `dst`, reading
+ *  through O_DIRECT extents of descriptor `dfd` (kept open by the caller; the
+ *  read-ahead uses dups of it). 0; LS_ENOTSUP: read it buffered (direct reads
+ *  refused, or every extent busy); LS_ECORRUPT if the pack ends early; -errno. */
+int bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t off, size_t len, uint8_t *dst);
+/** Drop every extent of pack `id` (before it is unlinked). NULL is a no-op. */
+void bs_reader_forget(bs_reader_t *r, int64_t id);
 
 /* ---- blockstore_pack_repair.c ---- */
 

@@ -95,7 +95,23 @@ blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, s
 uint8_t *
 blockstore_put_buffer(blockstore_t *bs, size_t len)
 {
-    return bs->writer ? bs_writer_lend(bs->writer, len) : NULL;
+    return bs->cfg.layout == BLOCKSTORE_LAYOUT_PACK ? bs_pack_lend(bs, len) : NULL;
+}
+
+int
+blockstore_tee_last(blockstore_t *bs, const cid_t *cid, size_t len, int fd, int dfd,
+                    uint64_t off)
+{
+    if (!bs->writer || !bs->last_body || bs->last_len != len ||
+        !multihash_equal(&bs->last_mh, &cid->hash))
+        return LS_ENOENT;
+    return bs_writer_tee(bs->writer, bs->last_body, len, fd, dfd, off);
+}
+
+int
+blockstore_tee_wait(blockstore_t *bs)
+{
+    return bs->writer ? bs_writer_tee_result(bs->writer) : 0;
 }
 
 /* The bytes failed their hash check: keep them for inspection, forget the block. */

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lib/crypto/random.h"
 #include "lib/err/err.h"
+#include "lib/fs/fs.h"
 #include "lib/log/log.h"
 
 static const uint8_t REC_MAGIC[4] = {'L', 'B', 'K', '1'};
@@ -77,6 +77,38 @@ bs_record_decode(const uint8_t *p, size_t n, size_t max_block, bs_record_t *out)
     return (int)out->hdr_len;
 }
 
+static const uint8_t FILLER_MAGIC[4] = {'L', 'B', 'K', 'P'};
+
+int
+bs_filler_decode(const uint8_t *p, size_t n)
+{
+    if (n < BS_FILLER_MIN || memcmp(p, FILLER_MAGIC, 4) != 0)
+        return 0;
+    uint64_t len = get_le(p + 4, 4);
+    return len < BS_FILLER_MIN || len >= BS_FILLER_MIN + BS_DIO_ALIGN ? LS_ECORRUPT : (int)len;
+}
+
+/* The filler that puts a large block's bytes on a BS_DIO_ALIGN boundary when its
+ * header starts at `at` (none for small blocks). */
+static size_t
+filler_len(uint64_t at, size_t hlen, size_t len)
+{
+    if (len < BS_ALIGN_MIN)
+        return 0;
+    size_t pad = (size_t)((BS_DIO_ALIGN - (at + hlen) % BS_DIO_ALIGN) % BS_DIO_ALIGN);
+    return pad == 0 || pad >= BS_FILLER_MIN ? pad : pad + BS_DIO_ALIGN;
+}
+
+static void
+put_filler(uint8_t *p, size_t pad)
+{
+    if (pad == 0)
+        return;
+    memcpy(p, FILLER_MAGIC, 4);
+    put_le(p + 4, pad, 4);
+    memset(p + BS_FILLER_MIN, 0, pad - BS_FILLER_MIN);
+}
+
 int
 bs_pack_path(const blockstore_t *bs, int64_t id, char *path)
 {
@@ -86,26 +118,58 @@ bs_pack_path(const blockstore_t *bs, int64_t id, char *path)
 
 /* ---- descriptors ---- */
 
+static void
+close_slot(bs_packfd_t *slot)
+{
+    if (slot->id == 0)
+        return;
+    close(slot->fd);
+    if (slot->dfd >= 0)
+        close(slot->dfd);
+    *slot = (bs_packfd_t){0, 0, -1};
+}
+
+static bs_packfd_t *
+cached_fd(blockstore_t *bs, int64_t id)
+{
+    for (size_t i = 0; i < BS_PACK_FDS; i++)
+        if (bs->fds[i].id == id)
+            return &bs->fds[i];
+    char path[PATH_MAX];
+    if (bs_pack_path(bs, id, path) < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    bs_packfd_t *slot = &bs->fds[bs->fd_next];
+    bs->fd_next = (bs->fd_next + 1) % BS_PACK_FDS;
+    close_slot(slot); /* (its pack's extents stay: they are still right) */
+    *slot = (bs_packfd_t){id, fd, -1};
+    return slot;
+}
+
 int
 bs_pack_fd(blockstore_t *bs, int64_t id)
 {
     if (id == bs->cur_pack && bs->cur_fd >= 0)
         return bs->cur_fd;
-    for (size_t i = 0; i < BS_PACK_FDS; i++)
-        if (bs->fds[i].id == id)
-            return bs->fds[i].fd;
-    char path[PATH_MAX];
-    if (bs_pack_path(bs, id, path) < 0)
-        return LS_EINVAL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    bs_packfd_t *slot = &bs->fds[bs->fd_next];
-    bs->fd_next = (bs->fd_next + 1) % BS_PACK_FDS;
-    if (slot->id)
-        close(slot->fd);
-    *slot = (bs_packfd_t){id, fd};
-    return fd;
+    bs_packfd_t *c = cached_fd(bs, id);
+    return c ? c->fd : -errno;
+}
+
+/* An O_DIRECT descriptor of closed pack `id`, or -1 (none: read buffered). */
+static int
+pack_dfd(blockstore_t *bs, int64_t id)
+{
+    bs_packfd_t *c = id == bs->cur_pack ? NULL : cached_fd(bs, id);
+    if (c && c->dfd < 0) {
+        char path[PATH_MAX];
+        if (bs_pack_path(bs, id, path) == 0)
+            c->dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+    }
+    return c ? c->dfd : -1;
 }
 
 void
@@ -113,14 +177,25 @@ bs_pack_forget(blockstore_t *bs, int64_t id)
 {
     if (id == 0)
         return; /* the mark of a free slot */
+    bs_reader_forget(bs->reader, id);
     for (size_t i = 0; i < BS_PACK_FDS; i++)
-        if (bs->fds[i].id == id) {
-            close(bs->fds[i].fd);
-            bs->fds[i] = (bs_packfd_t){0, 0};
-        }
+        if (bs->fds[i].id == id)
+            close_slot(&bs->fds[i]);
 }
 
 /* ---- the pack appended to ---- */
+
+/* A direct write pads the pack's last page; the padding past the logical end goes
+ * before each sync, so a committed pack is exactly its records (a crash between
+ * leaves it to repair, which cuts it as a torn tail). */
+static int
+cut_padding(blockstore_t *bs)
+{
+    struct stat st;
+    if (bs->cur_dfd < 0 || fstat(bs->cur_fd, &st) < 0 || (uint64_t)st.st_size <= bs->cur_size)
+        return 0;
+    return ftruncate(bs->cur_fd, (off_t)bs->cur_size) < 0 ? -errno : 0;
+}
 
 static int
 close_current(blockstore_t *bs)
@@ -132,7 +207,10 @@ close_current(blockstore_t *bs)
         rc = rc < 0 ? rc : rc2;
         close(bs->cur_fd);
     }
-    bs->cur_fd = -1;
+    if (bs->cur_dfd >= 0)
+        close(bs->cur_dfd);
+    bs->last_body = NULL;
+    bs->cur_fd = bs->cur_dfd = -1;
     bs->cur_pack = 0;
     bs->cur_size = bs->cur_committed = 0;
     return rc;
@@ -162,6 +240,8 @@ use_pack(blockstore_t *bs, int64_t id, bool create)
     bs_pack_forget(bs, id);
     bs->cur_pack = id;
     bs->cur_fd = fd;
+    /* the writer's descriptor: without O_DIRECT support it stays buffered */
+    bs->cur_dfd = bs->cfg.buffered ? -1 : open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
     bs->cur_size = bs->cur_committed = (uint64_t)st.st_size;
     return 0;
 }
@@ -183,6 +263,8 @@ bs_pack_open(blockstore_t *bs)
         return LS_EINVAL;
     if (!bs->writer)
         bs->writer = bs_writer_new();
+    if (!bs->reader && !bs->cfg.buffered)
+        bs->reader = bs_reader_new();
     if (mkdir(path, 0755) == 0) {
         if (bs->cfg.sync != BLOCKSTORE_SYNC_NONE && fsync(bs->dirfd) < 0)
             return -errno; /* packs/ itself must survive a power loss */
@@ -222,6 +304,7 @@ bs_pack_close(blockstore_t *bs)
     bs_writer_free(bs->writer);
     for (size_t i = 0; i < BS_PACK_FDS; i++)
         bs_pack_forget(bs, bs->fds[i].id);
+    bs_reader_free(bs->reader);
     if (bs->packs_dirfd >= 0)
         close(bs->packs_dirfd);
     bs->packs_dirfd = -1;
@@ -241,8 +324,11 @@ bs_pack_sync(blockstore_t *bs)
 {
     if (bs_pack_drain(bs) < 0)
         return bs->pack_err;
-    if (bs->cur_fd < 0 || bs->cfg.sync == BLOCKSTORE_SYNC_NONE)
+    if (bs->cur_fd < 0)
         return 0;
+    int rc = cut_padding(bs); /* rows are about to name the bytes before it */
+    if (rc < 0 || bs->cfg.sync == BLOCKSTORE_SYNC_NONE)
+        return rc;
     return fdatasync(bs->cur_fd) < 0 ? -errno : 0;
 }
 
@@ -276,26 +362,6 @@ bs_pack_rewind(blockstore_t *bs)
     bs->cur_size = bs->cur_committed;
 }
 
-static int
-write_at(int fd, struct iovec *iov, int n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwritev(fd, iov, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        off += (uint64_t)w;
-        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
-            w -= (ssize_t)iov->iov_len;
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
-    }
-    return 0;
-}
-
 /* Past BS_PACK_MAX: commit what the batch has in this pack, then start a new one
  * (so a batch's pending records always sit in the current pack). */
 static int
@@ -307,6 +373,19 @@ roll_over(blockstore_t *bs)
     return rc;
 }
 
+/* Before appending a record of `need` bytes: a new pack if the current one is full
+ * (or none is open). */
+static int
+make_room(blockstore_t *bs, size_t need)
+{
+    int rc = 0;
+    if (bs->cur_fd >= 0 && bs->cur_size + need > bs->cfg.pack_max && bs->cur_size > 0)
+        rc = roll_over(bs);
+    if (rc == 0 && bs->cur_fd < 0)
+        rc = new_pack(bs);
+    return rc;
+}
+
 int
 bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const uint8_t *data,
                size_t len, bs_loc_t *loc)
@@ -315,19 +394,53 @@ bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const ui
     size_t hlen = bs_record_encode(mh, codec, (uint32_t)len, hdr);
     if (hlen == 0)
         return LS_EINVAL;
-    int rc = 0;
-    if (bs->cur_fd >= 0 && bs->cur_size + hlen + len > bs->cfg.pack_max && bs->cur_size > 0)
-        rc = roll_over(bs);
-    if (rc == 0 && bs->cur_fd < 0)
-        rc = new_pack(bs);
+    int rc = make_room(bs, hlen + len + (len >= BS_ALIGN_MIN ? 2 * BS_DIO_ALIGN : 0));
     if (rc < 0)
         return rc;
-    struct iovec iov[2] = {{hdr, hlen}, {(void *)data, len}};
-    bs_writer_submit(bs->writer, bs->cur_fd, bs->cur_size, iov, len ? 2 : 1,
-                     bs->cfg.sync != BLOCKSTORE_SYNC_NONE);
-    *loc = (bs_loc_t){bs->cur_pack, bs->cur_size + hlen};
-    bs->cur_size += hlen + len;
+    size_t pad = filler_len(bs->cur_size, hlen, len);
+    uint8_t *p = bs_writer_reserve(bs->writer, bs->cur_fd, bs->cur_dfd, bs->cur_size,
+                                   pad + hlen + len);
+    put_filler(p, pad);
+    memcpy(p + pad, hdr, hlen);
+    if (len && data != p + pad + hlen) /* else it was read into the lent stage */
+        memmove(p + pad + hlen, data, len);
+    bs_writer_commit(bs->writer, pad + hlen + len);
+    bs->last_body = p + pad + hlen;
+    bs->last_mh = *mh;
+    bs->last_len = len;
+    *loc = (bs_loc_t){bs->cur_pack, bs->cur_size + pad + hlen};
+    bs->cur_size += pad + hlen + len;
     return 0;
+}
+
+uint8_t *
+bs_pack_lend(blockstore_t *bs, size_t len)
+{
+    size_t hlen = BS_REC_SHA256_HDR; /* the importer's leaves */
+    size_t need = hlen + len + (len >= BS_ALIGN_MIN ? 2 * BS_DIO_ALIGN : 0);
+    bs->last_body = NULL; /* the reserve may start a new stage */
+    if (!bs->writer || len > bs->cfg.max_block || make_room(bs, need) < 0)
+        return NULL; /* (a failing new pack fails the put, with its error) */
+    size_t pad = filler_len(bs->cur_size, hlen, len);
+    uint8_t *p = bs_writer_reserve(bs->writer, bs->cur_fd, bs->cur_dfd, bs->cur_size,
+                                   pad + hlen + len);
+    return p + pad + hlen;
+}
+
+/* Bytes of a closed pack, through the reader's direct extents (blockstore_reader.c;
+ * a store that writes directly has little of its packs in the page cache, and a
+ * RWF_NOWAIT probe for it would start the kernel's readahead into it). 1 if read, 0
+ * to read them buffered, or an error. */
+static int
+read_closed(blockstore_t *bs, const bs_loc_t *loc, size_t size, uint8_t *dst)
+{
+    if (!bs->reader || loc->pack == bs->cur_pack)
+        return 0;
+    int dfd = pack_dfd(bs, loc->pack);
+    if (dfd < 0)
+        return 0;
+    int rc = bs_reader_read(bs->reader, loc->pack, dfd, loc->off, size, dst);
+    return rc == 0 ? 1 : rc == LS_ENOTSUP ? 0 : rc;
 }
 
 int
@@ -335,8 +448,11 @@ bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out)
 {
     if (size > bs->cfg.max_block)
         return LS_ECORRUPT; /* checked before allocating */
-    if (loc->pack == bs->cur_pack && !bs_writer_idle(bs->writer)) {
-        int rc = bs_pack_drain(bs); /* its bytes may still be queued */
+    if (loc->pack == bs->cur_pack && bs->writer) {
+        const uint8_t *m = bs_writer_peek(bs->writer, bs->cur_fd, loc->off, (size_t)size);
+        if (m) /* still staged */
+            return buf_append(out, m, (size_t)size) < 0 ? LS_ETOOBIG : 0;
+        int rc = bs_writer_idle(bs->writer) ? 0 : bs_pack_drain(bs); /* maybe queued */
         if (rc < 0)
             return rc;
     }
@@ -347,6 +463,12 @@ bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out)
     uint8_t *dst = size ? buf_extend(out, (size_t)size) : NULL;
     if (size && !dst)
         return LS_ETOOBIG;
+    int rc = size ? read_closed(bs, loc, (size_t)size, dst) : 1;
+    if (rc != 0) {
+        if (rc < 0)
+            buf_truncate(out, old);
+        return rc < 0 ? rc : 0;
+    }
     for (uint64_t got = 0; got < size;) {
         ssize_t n = pread(fd, dst + got, (size_t)(size - got), (off_t)(loc->off + got));
         if (n < 0 && errno == EINTR)
@@ -380,8 +502,7 @@ bs_quarantine_bytes(blockstore_t *bs, const multihash_t *mh, const uint8_t *p, s
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return;
-    struct iovec iov = {(void *)p, n};
-    if (write_at(fd, &iov, n ? 1 : 0, 0) < 0)
+    if (fs_pwrite_full(fd, p, n, 0) < 0)
         log_warn("%s: could not keep a damaged block in quarantine/", bs->dir);
     close(fd);
 }

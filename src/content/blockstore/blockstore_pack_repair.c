@@ -213,6 +213,13 @@ scan_tail(blockstore_t *bs, int fd, int64_t pack, uint64_t pos, uint64_t fsize,
             rc = n;
             break;
         }
+        int fill = bs_filler_decode(hdr, (size_t)n);
+        if (fill != 0) {
+            if (fill < 0 || (uint64_t)fill > fsize - pos)
+                break; /* torn or damaged */
+            pos += (uint64_t)fill;
+            continue;
+        }
         if (bs_record_decode(hdr, (size_t)n, bs->cfg.max_block, &r) <= 0 ||
             !bs_hash_supported(&r.mh) || r.len > fsize - pos - r.hdr_len)
             break; /* torn or damaged: the tail ends here */

@@ -30,6 +30,23 @@ fs_write_full(int fd, const void *data, size_t len)
     return 0;
 }
 
+int
+fs_pwrite_full(int fd, const void *data, size_t len, uint64_t off)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static int
 fsync_dir_of(const char *path)
 {

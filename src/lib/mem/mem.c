@@ -21,6 +21,15 @@ ls_malloc(size_t n)
 }
 
 void *
+ls_aligned_alloc(size_t align, size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, align, n ? n : align) != 0)
+        oom(n);
+    return p;
+}
+
+void *
 ls_calloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);

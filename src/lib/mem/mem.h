@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 void *ls_malloc(size_t n);                 /* never NULL; n == 0 allowed */
+/* `n` bytes at a multiple of `align` (a power of two >= sizeof(void *)); free() it */
+void *ls_aligned_alloc(size_t align, size_t n);
 void *ls_calloc(size_t count, size_t size); /* zeroed; aborts on overflow */
 void *ls_realloc(void *p, size_t n);
 char *ls_strdup(const char *s);

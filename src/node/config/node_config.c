@@ -51,6 +51,9 @@ const config_key_t node_config_schema[] = {
     { "repo.sync", CONFIG_STRING, "\"batch\"", 0, 0,
       "block durability: batch (fsync lone puts, one syncfs per import/download batch), "
       "each (fsync every block) or none (kill -9 safe, not power-loss safe)" },
+    { "repo.direct_io", CONFIG_BOOL, "true", 0, 0,
+      "write block packs and downloaded files with O_DIRECT where the file system allows "
+      "it (no page-cache copy); false: through the page cache" },
     { "content.chunk_size", CONFIG_INT, "262144", 1024, 1048576,
       "bytes per leaf chunk of `lester add` (262144 gives kubo's CIDs)" },
     { "content.provide", CONFIG_STRING, "\"roots\"", 0, 0,

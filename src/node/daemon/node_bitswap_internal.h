@@ -86,8 +86,10 @@ void node_fetch_free_all(node_bitswap_t *g);
 /* ---- node_fetch_out.c: the file of `lester get`, written during the download ---- */
 typedef struct fetch_out_t fetch_out_t;
 /** Write the UnixFS file under `root` to `path` (copied) as its blocks come:
- *  into `<path>.lester-part`, renamed at fetch_out_finish(). Never NULL. */
-fetch_out_t *fetch_out_new(const char *path, const cid_t *root);
+ *  into `<path>.lester-part`, renamed at fetch_out_finish(). Leaves that `bs`
+ *  (borrowed, may be NULL) has just stored are written by its writer thread from its
+ *  stage; `direct`: with O_DIRECT where the file system allows. Never NULL. */
+fetch_out_t *fetch_out_new(const char *path, const cid_t *root, blockstore_t *bs, bool direct);
 /** True if `cid` still has a place in the file (a held block must be read for it). */
 bool fetch_out_wants(const fetch_out_t *o, const cid_t *cid);
 /** A verified block of the DAG (`data` borrowed): written at every offset it has,

@@ -113,7 +113,10 @@ node_content_start(node_t *n, buf_t *err)
     c->params.chunk_size = (size_t)config_get_int(n->cfg, "content.chunk_size");
     c->params.max_links = UNIXFS_DEFAULT_MAX_LINKS;
     c->corrupt_blocks = config_get_bool(n->cfg, "test.corrupt_blocks");
-    blockstore_config_t bcfg = { .max_bytes = (uint64_t)config_get_int(n->cfg, "repo.max_bytes") };
+    blockstore_config_t bcfg = {
+        .max_bytes = (uint64_t)config_get_int(n->cfg, "repo.max_bytes"),
+        .buffered = !config_get_bool(n->cfg, "repo.direct_io"),
+    };
     const char *sync = config_get_str(n->cfg, "repo.sync");
     if (strcmp(sync, "each") == 0 || strcmp(sync, "none") == 0) {
         bcfg.sync = sync[0] == 'e' ? BLOCKSTORE_SYNC_EACH : BLOCKSTORE_SYNC_NONE;

@@ -471,7 +471,8 @@ node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node
                     void *ctx)
 {
     node_fetch_t *f = ls_calloc(1, sizeof *f);
-    f->out = path ? fetch_out_new(path, root) : NULL;
+    f->out = path ? fetch_out_new(path, root, c->bs, config_get_bool(c->node->cfg, "repo.direct_io"))
+                  : NULL;
     node_bitswap_t *g = c->bitswap;
     f->g = g;
     f->root = *root;

@@ -24,6 +24,7 @@
 #include "content/dagpb/dagpb.h"
 #include "content/unixfs/unixfs_data.h"
 #include "lib/err/err.h"
+#include "lib/fs/fs.h"
 #include "node/daemon/node_bitswap_internal.h"
 
 #define SIZE_UNKNOWN UINT64_MAX
@@ -37,7 +38,10 @@ typedef struct out_ent_t {
 
 struct fetch_out_t {
     char *path, *part;
-    int fd;        /* -1 until the root is known to be a file */
+    blockstore_t *bs; /* borrowed: leaves it has just stored are written from its stage */
+    bool direct;      /* open an O_DIRECT descriptor for those writes */
+    int fd;           /* -1 until the root is known to be a file */
+    int dfd;          /* the part file with O_DIRECT, or -1 */
     bool disabled; /* give up: the export pass writes the file */
     uint64_t filesize, written;
     /* open addressing by multihash: keys[i] has the entries from heads[i] on */
@@ -142,9 +146,12 @@ expect_at(fetch_out_t *o, const cid_t *cid, uint64_t off, uint64_t size)
 }
 
 fetch_out_t *
-fetch_out_new(const char *path, const cid_t *root)
+fetch_out_new(const char *path, const cid_t *root, blockstore_t *bs, bool direct)
 {
     fetch_out_t *o = ls_calloc(1, sizeof *o);
+    o->bs = bs;
+    o->direct = direct;
+    o->dfd = -1;
     o->path = ls_strdup(path);
     size_t n = strlen(path) + sizeof ".lester-part";
     o->part = ls_malloc(n);
@@ -155,13 +162,26 @@ fetch_out_new(const char *path, const cid_t *root)
     return o;
 }
 
+/* Wait for the writes the store's writer makes for us; close both descriptors. 0 or
+ * the first error (-errno). */
+static int
+close_part(fetch_out_t *o)
+{
+    int rc = o->bs && o->fd >= 0 ? blockstore_tee_wait(o->bs) : 0;
+    if (o->dfd >= 0)
+        close(o->dfd);
+    if (o->fd >= 0 && close(o->fd) < 0 && rc == 0)
+        rc = -errno;
+    o->fd = o->dfd = -1;
+    return rc;
+}
+
 static void
 disable(fetch_out_t *o)
 {
     if (o->fd >= 0) {
-        close(o->fd);
+        close_part(o);
         unlink(o->part);
-        o->fd = -1;
     }
     o->disabled = true;
 }
@@ -169,14 +189,19 @@ disable(fetch_out_t *o)
 static int
 write_at(fetch_out_t *o, const uint8_t *p, size_t len, uint64_t off)
 {
-    for (size_t done = 0; done < len;) {
-        ssize_t n = pwrite(o->fd, p + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : LS_EIO;
-        done += (size_t)n;
-    }
+    int rc = fs_pwrite_full(o->fd, p, len, off);
+    if (rc == 0)
+        o->written += len;
+    return rc;
+}
+
+/* A leaf the store has just appended is written from the store's stage by its
+ * writer thread (directly, when aligned); any other, here. */
+static int
+write_leaf(fetch_out_t *o, const cid_t *cid, const uint8_t *p, size_t len, uint64_t off)
+{
+    if (!o->bs || blockstore_tee_last(o->bs, cid, len, o->fd, o->dfd, off) < 0)
+        return write_at(o, p, len, off);
     o->written += len;
     return 0;
 }
@@ -187,7 +212,11 @@ open_part(fetch_out_t *o, uint64_t filesize)
 {
     o->filesize = filesize;
     o->fd = open(o->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    return o->fd < 0 ? -errno : 0;
+    if (o->fd < 0)
+        return -errno;
+    if (o->direct) /* refused (tmpfs, FUSE): the buffered descriptor does it all */
+        o->dfd = open(o->part, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    return 0;
 }
 
 /* A dag-pb file node at `off`: its Data, then its children after it. */
@@ -243,7 +272,7 @@ place(fetch_out_t *o, const cid_t *cid, const uint8_t *data, size_t len, uint64_
     if (size != SIZE_UNKNOWN && size != len)
         return LS_EPROTO;
     int rc = size == SIZE_UNKNOWN ? open_part(o, len) : 0;
-    return rc < 0 ? rc : write_at(o, data, len, off);
+    return rc < 0 ? rc : write_leaf(o, cid, data, len, off);
 }
 
 bool
@@ -279,9 +308,10 @@ fetch_out_finish(fetch_out_t *o, int err)
     if (!o || o->disabled || o->fd < 0)
         return false;
     bool complete = err == 0 && o->n == 0 && o->written == o->filesize;
-    int rc = close(o->fd);
-    o->fd = -1;
-    if (complete && rc == 0 && rename(o->part, o->path) == 0)
+    /* durable before it takes its name: a crash never leaves a short file there */
+    int rc = complete && fdatasync(o->fd) < 0 ? -errno : 0;
+    int rc2 = close_part(o);
+    if (complete && rc == 0 && rc2 == 0 && rename(o->part, o->path) == 0)
         return true;
     unlink(o->part);
     o->disabled = true;

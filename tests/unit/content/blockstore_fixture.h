@@ -114,6 +114,22 @@ fx_put(blockstore_t *bs, uint32_t seed, size_t len, cid_t *cid)
 
 /* Close and open the store again: blocks put before are no longer this run's
  * (blockstore_get() skips the hash of those), so damage to them is caught. */
+/* Block `seed` of `len` bytes is held and reads back verified with the right bytes
+ * (cmocka's asserts: include <cmocka.h> first). */
+static inline void
+fx_assert_block(blockstore_t *bs, uint32_t seed, size_t len)
+{
+    cid_t cid;
+    uint8_t *want = fx_block(seed, len, &cid);
+    buf_t out = BUF_INIT(BUF_UNLIMITED);
+    assert_int_equal(blockstore_get(bs, &cid, &out), 0);
+    assert_int_equal(out.len, len);
+    if (len)
+        assert_memory_equal(out.data, want, len);
+    buf_free(&out);
+    free(want);
+}
+
 static inline int
 fx_reopen(fixture_t *f)
 {

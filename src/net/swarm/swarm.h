@@ -292,6 +292,13 @@ int swarm_stream_write(swarm_stream_t *s, const uint8_t *p, size_t len);
 /** Report `n` more bytes consumed (see on_data). */
 void swarm_stream_consume(swarm_stream_t *s, size_t n);
 
+/** Let `s`'s receive window grow to `bytes` (yamux_set_window_cap(): clamped to
+ *  [256 KiB, 16 MiB], 0 for the swarm's default) instead of the connection's choice
+ *  by round-trip time. For bulk protocols with their own flow control, whose sender
+ *  should not wait for window updates even on loopback. Does nothing on a stream
+ *  that is no longer open. */
+void swarm_stream_set_window(swarm_stream_t *s, uint32_t bytes);
+
 /** Half-close: nothing more will be written. */
 void swarm_stream_close_write(swarm_stream_t *s);
 

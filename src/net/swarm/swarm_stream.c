@@ -457,6 +457,13 @@ swarm_stream_consume(swarm_stream_t *s, size_t n)
 }
 
 void
+swarm_stream_set_window(swarm_stream_t *s, uint32_t bytes)
+{
+    if (s->state == STREAM_OPEN && s->conn->state == CONN_OPEN)
+        yamux_set_window_cap(s->conn->ymx, s->id, bytes);
+}
+
+void
 swarm_stream_close_write(swarm_stream_t *s)
 {
     if (s->state != STREAM_OPEN || s->local_fin)

@@ -17,9 +17,10 @@
  * more than one window per stream. The window starts at 256 KiB and doubles, up to
  * yamux_config_t.max_window, when the reader drains it within four round trips (the
  * go/js-yamux rule), so a fast reader gets bulk throughput and a slow one costs
- * little. The round trip comes from our own pings, so tuning starts once one has
+ * little; yamux_set_window_cap() lets the owner pick another cap for one stream.
+ * The round trip comes from our own pings, so tuning starts once one has
  * been answered (the keepalive sends the first at the first yamux_tick()).
- * An idle stream costs 32 bytes, an idle session about 400 (no buffers, no table).
+ * An idle stream costs 40 bytes, an idle session about 400 (no buffers, no table).
  *
  * ACK backlog (libp2p/specs yamux): an inbound stream is acknowledged with the first
  * frame we send on it, not implicitly. We open at most 256 streams the peer has not
@@ -44,6 +45,8 @@
 #define YAMUX_PROTOCOL_ID "/yamux/1.0.0"
 /** The window every stream starts with in each direction (spec). */
 #define YAMUX_INITIAL_WINDOW (256u * 1024)
+/** The largest per-stream receive-window cap yamux_set_window_cap() accepts. */
+#define YAMUX_MAX_WINDOW_CAP (16u * 1024 * 1024)
 /** Most streams either side may have open without an ACK (libp2p spec). */
 #define YAMUX_ACK_BACKLOG 256
 
@@ -197,6 +200,16 @@ int yamux_reset(yamux_session_t *s, uint32_t id);
  *  (the stream is gone: harmless), or LS_EINVAL if `n` exceeds what was delivered
  *  and not yet consumed. */
 int yamux_consume(yamux_session_t *s, uint32_t id, size_t n);
+
+/** Set how large stream `id`'s receive window may grow, overriding the session's
+ *  choice (short_window or max_window by the measured RTT) for this stream: for a
+ *  protocol that knows its traffic better, e.g. bulk transfers with their own flow
+ *  control that want a large window even on a short path. `bytes` is clamped to
+ *  [YAMUX_INITIAL_WINDOW, YAMUX_MAX_WINDOW_CAP]; 0 goes back to the session's rule.
+ *  The window still grows by the auto-tuning rule from its current size; a cap
+ *  under it stops the growth and never takes back what the peer was granted.
+ *  Returns 0 or LS_ENOENT. */
+int yamux_set_window_cap(yamux_session_t *s, uint32_t id, uint32_t bytes);
 
 /** Send a Ping to measure the round trip (on_ping_rtt reports it). One ping is in
  *  flight at a time: while one is, this does nothing. 0 or LS_ECLOSED. */

@@ -22,7 +22,8 @@ typedef struct yamux_stream_t {
     uint32_t recv_max;    /* our current window size (auto-tuned) */
     uint32_t unconsumed;  /* delivered to the owner, not yet consumed */
     uint32_t flags;
-    uint64_t epoch_ms; /* when the window was last topped up */
+    uint64_t epoch_ms;   /* when the window was last topped up */
+    uint32_t window_cap; /* yamux_set_window_cap(); 0: the session's RTT rule */
 } yamux_stream_t;
 
 /* Open-addressing table of streams keyed by id; empty until the first stream. */

@@ -353,11 +353,22 @@ yamux_reset(yamux_session_t *s, uint32_t id)
     return 0;
 }
 
+/* The size a stream's receive window may grow to: its own cap when the owner set
+ * one, else short_window on paths under tune_min_rtt_ms (or not measured yet) and
+ * max_window on the others. */
+static uint32_t
+window_cap(const yamux_session_t *s, const yamux_stream_t *st)
+{
+    if (st->window_cap)
+        return st->window_cap;
+    bool short_path = !s->rtt_ms || s->rtt_ms < s->cfg.tune_min_rtt_ms;
+    return short_path ? s->cfg.short_window : s->cfg.max_window;
+}
+
 /* Top the window up once half of it is free again; double it first when the last
  * top-up was less than four round trips ago (the reader, not the window, should be
  * the limit). The rule is go-yamux's auto-tuning; a sub-millisecond or not yet
- * measured RTT counts as 1 ms, and paths under tune_min_rtt_ms (or not measured yet)
- * stop at short_window. */
+ * measured RTT counts as 1 ms; the window stops at window_cap(). */
 static void
 maybe_update_window(yamux_session_t *s, yamux_stream_t *st)
 {
@@ -365,8 +376,7 @@ maybe_update_window(yamux_session_t *s, yamux_stream_t *st)
 
     if (grant < st->recv_max / 2)
         return;
-    bool short_path = !s->rtt_ms || s->rtt_ms < s->cfg.tune_min_rtt_ms;
-    uint32_t cap = short_path ? s->cfg.short_window : s->cfg.max_window;
+    uint32_t cap = window_cap(s, st);
     uint64_t rtt = s->rtt_ms ? s->rtt_ms : 1;
     if (s->now_ms - st->epoch_ms < 4 * rtt && st->recv_max < cap) {
         uint32_t grown = st->recv_max > cap / 2 ? cap : st->recv_max * 2;
@@ -391,6 +401,19 @@ yamux_consume(yamux_session_t *s, uint32_t id, size_t n)
     /* After the peer's FIN nothing more comes: no window to reopen. */
     if (!(st->flags & YS_REMOTE_FIN) && !s->err)
         maybe_update_window(s, st);
+    return 0;
+}
+
+int
+yamux_set_window_cap(yamux_session_t *s, uint32_t id, uint32_t bytes)
+{
+    yamux_stream_t *st = yamux_stream_get(s, id);
+
+    if (!st)
+        return LS_ENOENT;
+    /* Only the cap changes: growth goes on from recv_max by the usual rule, and a
+     * cap under recv_max just stops it (what the peer was granted stays granted). */
+    st->window_cap = bytes ? LS_MIN(LS_MAX(bytes, YAMUX_INITIAL_WINDOW), YAMUX_MAX_WINDOW_CAP) : 0;
     return 0;
 }
 

@@ -45,6 +45,7 @@ typedef struct peer_t {
     uint32_t goaway_code;
     uint64_t rtt;
     uint32_t max_send_window;
+    uint32_t window_cap; /* yamux_set_window_cap() on each stream it accepts, 0: none */
 } peer_t;
 
 static uint8_t
@@ -68,6 +69,8 @@ on_open(void *ctx, uint32_t id)
         return p->refuse;
     app(p, id)->open = true;
     p->opened++;
+    if (p->window_cap)
+        assert_int_equal(yamux_set_window_cap(p->s, id, p->window_cap), 0);
     return 0;
 }
 
@@ -435,13 +438,11 @@ test_yamux_bulk_100_streams(void **state)
     peer_free(s);
 }
 
-static uint32_t
-run_one_stream(peer_t *c, peer_t *s, uint64_t *now, uint64_t bytes, uint64_t ms_per_round)
+/* Send `bytes` more from `c` on its stream `id` to `s`, until all have arrived. */
+static void
+run_stream(peer_t *c, peer_t *s, uint64_t *now, uint32_t id, uint64_t bytes, uint64_t ms_per_round)
 {
-    uint32_t id;
-    assert_int_equal(yamux_open_stream(c->s, &id), 0);
-    app(c, id)->open = true;
-    app(c, id)->tx_total = bytes;
+    app(c, id)->tx_total += bytes;
     flush(c, id);
     /* The reader takes `ms_per_round` to get to what arrived. */
     for (int round = 0; round < 100000; round++) {
@@ -453,7 +454,16 @@ run_one_stream(peer_t *c, peer_t *s, uint64_t *now, uint64_t bytes, uint64_t ms_
         if (!moved)
             break;
     }
-    assert_int_equal(s->st[id].rx_total, bytes);
+    assert_int_equal(s->st[id].rx_total, app(c, id)->tx_total);
+}
+
+static uint32_t
+run_one_stream(peer_t *c, peer_t *s, uint64_t *now, uint64_t bytes, uint64_t ms_per_round)
+{
+    uint32_t id;
+    assert_int_equal(yamux_open_stream(c->s, &id), 0);
+    app(c, id)->open = true;
+    run_stream(c, s, now, id, bytes, ms_per_round);
     return id;
 }
 
@@ -502,6 +512,61 @@ test_yamux_window_autotune(void **state)
     assert_int_equal(s->rtt, 1);
     id = run_one_stream(c, s, &now, 16 * MiB, 0);
     assert_int_equal(yamux_stream_get(s->s, id)->recv_max, 1 * MiB);
+    peer_free(c);
+    peer_free(s);
+}
+
+/* yamux_set_window_cap(): on a short path with the swarm's config (RTT 1 ms under
+ * tune_min_rtt_ms = 2, short_window 1 MiB), a stream whose owner asks for 16 MiB
+ * grows past 1 MiB by the usual rule, one without stays at 1 MiB; a cap lowered under
+ * the window stops its growth without taking anything back, a raised one lets it
+ * grow on from where it is; caps are clamped to [256 KiB, 16 MiB]. */
+static void
+test_yamux_window_cap(void **state)
+{
+    yamux_config_t cfg;
+    uint64_t now = 1000;
+    (void)state;
+
+    yamux_config_default(&cfg);
+    cfg.tune_min_rtt_ms = 2;
+    cfg.short_window = 1 * MiB;
+    peer_t *c = peer_new(true, &cfg), *s = peer_new(false, &cfg);
+    s->verify_pattern = true;
+    yamux_ping(s->s, now);
+    pipe_once(s, c, now, BUF_UNLIMITED);
+    pipe_once(c, s, now + 1, BUF_UNLIMITED);
+    assert_int_equal(s->rtt, 1);
+
+    s->window_cap = 16 * MiB;
+    uint32_t big = run_one_stream(c, s, &now, 64 * MiB, 0);
+    assert_int_equal(yamux_stream_get(s->s, big)->recv_max, 16 * MiB);
+    assert_true(c->max_send_window > 8 * MiB); /* the sender saw it too */
+    s->window_cap = 0;
+    c->max_send_window = 0;
+    uint32_t plain = run_one_stream(c, s, &now, 16 * MiB, 0);
+    assert_int_equal(yamux_stream_get(s->s, plain)->recv_max, 1 * MiB);
+    assert_int_equal(c->max_send_window, 1 * MiB);
+
+    /* Lowered under the window: no growth, no shrinking, the data still flows. */
+    assert_int_equal(yamux_set_window_cap(s->s, big, 2 * MiB), 0);
+    run_stream(c, s, &now, big, 8 * MiB, 0);
+    assert_int_equal(yamux_stream_get(s->s, big)->recv_max, 16 * MiB);
+    /* Raised: grows on from 1 MiB by doubling, up to the new cap. */
+    assert_int_equal(yamux_set_window_cap(s->s, plain, 4 * MiB), 0);
+    run_stream(c, s, &now, plain, 16 * MiB, 0);
+    assert_int_equal(yamux_stream_get(s->s, plain)->recv_max, 4 * MiB);
+    /* Back to the session's rule: growth stops at short_window again. */
+    assert_int_equal(yamux_set_window_cap(s->s, plain, 0), 0);
+    run_stream(c, s, &now, plain, 8 * MiB, 0);
+    assert_int_equal(yamux_stream_get(s->s, plain)->recv_max, 4 * MiB);
+
+    /* Clamping, and an unknown stream. */
+    assert_int_equal(yamux_set_window_cap(s->s, plain, 1), 0);
+    assert_int_equal(yamux_stream_get(s->s, plain)->window_cap, YAMUX_INITIAL_WINDOW);
+    assert_int_equal(yamux_set_window_cap(s->s, plain, UINT32_MAX), 0);
+    assert_int_equal(yamux_stream_get(s->s, plain)->window_cap, YAMUX_MAX_WINDOW_CAP);
+    assert_int_equal(yamux_set_window_cap(s->s, 999, 16 * MiB), LS_ENOENT);
     peer_free(c);
     peer_free(s);
 }
@@ -1058,6 +1123,7 @@ main(void)
         cmocka_unit_test(test_yamux_open_echo_close),
         cmocka_unit_test(test_yamux_bulk_100_streams),
         cmocka_unit_test(test_yamux_window_autotune),
+        cmocka_unit_test(test_yamux_window_cap),
         cmocka_unit_test(test_yamux_write_blocks_on_window),
         cmocka_unit_test(test_yamux_write_header),
         cmocka_unit_test(test_yamux_half_close),

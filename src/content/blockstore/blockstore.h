@@ -137,10 +137,17 @@ int blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size
  *  blockstore_get() catches it): a bug in the caller. */
 int blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
 
+/** As blockstore_put_hashed(), for bytes that will be read again soon: written
+ *  through the page cache even when the store writes directly (repo.direct_io). An
+ *  import: the publisher is the first to serve its blocks, and their source file is
+ *  in the cache already; a download's blocks go straight to the disk instead, the
+ *  file the user asked for being what is read next. */
+int blockstore_put_hot(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len);
+
 /** A buffer of at least `len` bytes to read one block into before putting it: the
- *  place in the pack writer's stage where the next append of a `len`-byte block
- *  named by a SHA-256 multihash puts its bytes, so a blockstore_put() or
- *  blockstore_put_hashed() with this `data` copies nothing (`lester add`). Owned by
+ *  place in the pack writer's stage where the next hot append of a `len`-byte block
+ *  named by a SHA-256 multihash puts its bytes, so a blockstore_put_hot() with this
+ *  `data` copies nothing (`lester add`). Owned by
  *  the store, valid until the next call into it. NULL when the store keeps one file
  *  per block, or the next append starts a new pack: use your own. */
 uint8_t *blockstore_put_buffer(blockstore_t *bs, size_t len);

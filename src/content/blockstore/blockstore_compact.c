@@ -77,7 +77,7 @@ copy_live(blockstore_t *bs, live_list_t *l)
             continue;
         }
         if (rc == 0)
-            rc = bs_pack_append(bs, &x->mh, x->codec, data.data, data.len, &x->loc);
+            rc = bs_pack_append(bs, &x->mh, x->codec, data.data, data.len, false, &x->loc);
     }
     buf_free(&data);
     return rc < 0 ? rc : bs_pack_sync(bs);

@@ -69,7 +69,9 @@ typedef struct bs_reader_t bs_reader_t;
 typedef struct bs_packfd_t {
     int64_t id; /* 0: free */
     int fd;
-    int dfd; /* O_DIRECT, opened on first use; -1 if not (yet) */
+    int dfd;        /* O_DIRECT, opened on first use; -1 if not (yet) */
+    uint8_t *map;   /* the pack mapped, only to ask mincore() what is cached; or NULL */
+    size_t map_len;
 } bs_packfd_t;
 
 struct blockstore_t {
@@ -176,9 +178,11 @@ void bs_pack_close(blockstore_t *bs);
 /** Append one record to the current pack (rolling over to a new pack past
  *  BS_PACK_MAX, which flushes an open batch first); `*loc` is where the bytes go.
  *  The write itself is queued to the writer thread: its error comes back from the
- *  next bs_pack_sync(). 0, -errno or a db error (then nothing was appended). */
+ *  next bs_pack_sync(). `hot`: through the page cache even if the store writes
+ *  directly (blockstore_put_hot). 0, -errno or a db error (then nothing was
+ *  appended). */
 int bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const uint8_t *data,
-                   size_t len, bs_loc_t *loc);
+                   size_t len, bool hot, bs_loc_t *loc);
 /** A buffer for the next append's `len` bytes of block data, in the writer's stage
  *  where they will go (blockstore_put_buffer), or NULL (then use your own). */
 uint8_t *bs_pack_lend(blockstore_t *bs, size_t len);
@@ -215,7 +219,8 @@ void bs_writer_free_(bs_writer_t *w);
 /** Room for `n` bytes that go at `off` of the pack `fd` (`dfd`: its O_DIRECT
  *  descriptor, or -1): a pointer into the stage being filled, valid until the next
  *  reserve or drain. Appends must follow each other in the file; one that does not
- *  continue the stage (another pack, an offset after a rewind) starts a new stage.
+ *  continue the stage (another pack, an offset after a rewind, or the other of
+ *  direct and buffered) starts a new stage.
  *  May wait for the thread (a full queue). Fill the bytes, then bs_writer_commit(). */
 uint8_t *bs_writer_reserve(bs_writer_t *w, int fd, int dfd, uint64_t off, size_t n);
 /** The `n` bytes at the last reserve are filled: they will be written. */

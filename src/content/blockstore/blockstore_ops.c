@@ -12,11 +12,12 @@
 
 /* Write the bytes where the layout puts them; `p->loc` is filled in. */
 static int
-write_block(blockstore_t *bs, bs_pending_t *p, const uint8_t *data, size_t len, bool sync)
+write_block(blockstore_t *bs, bs_pending_t *p, const uint8_t *data, size_t len, bool sync,
+            bool hot)
 {
     if (bs->cfg.layout == BLOCKSTORE_LAYOUT_FILES)
         return bs_file_write(bs, &p->mh, data, len, sync);
-    int rc = bs_pack_append(bs, &p->mh, p->codec, data, len, &p->loc);
+    int rc = bs_pack_append(bs, &p->mh, p->codec, data, len, hot, &p->loc);
     /* a lone put's row follows at once: its bytes must be written first (synced
      * too, unless the store never syncs) */
     if (rc == 0 && (sync || !bs->in_batch) && (rc = bs_pack_sync(bs)) < 0 && !bs->in_batch)
@@ -45,7 +46,7 @@ store_row(blockstore_t *bs, const bs_pending_t *p)
 }
 
 static int
-put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool verify)
+put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool verify, bool hot)
 {
     if (len > bs->cfg.max_block)
         return LS_ETOOBIG;
@@ -65,7 +66,7 @@ put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool ve
     bool sync = bs->cfg.sync == BLOCKSTORE_SYNC_EACH ||
                 (bs->cfg.sync == BLOCKSTORE_SYNC_BATCH && !bs->in_batch);
     bs_pending_t p = {cid->hash, cid->codec, len, rc == 1 ? id : 0, {0, 0}};
-    if ((rc = write_block(bs, &p, data, len, sync)) < 0)
+    if ((rc = write_block(bs, &p, data, len, sync, hot)) < 0)
         return rc;
     bs->blocks++;
     bs->bytes += len;
@@ -83,13 +84,19 @@ put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len, bool ve
 int
 blockstore_put(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
 {
-    return put(bs, cid, data, len, true);
+    return put(bs, cid, data, len, true, false);
 }
 
 int
 blockstore_put_hashed(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
 {
-    return put(bs, cid, data, len, false);
+    return put(bs, cid, data, len, false, false);
+}
+
+int
+blockstore_put_hot(blockstore_t *bs, const cid_t *cid, const uint8_t *data, size_t len)
+{
+    return put(bs, cid, data, len, false, true);
 }
 
 uint8_t *

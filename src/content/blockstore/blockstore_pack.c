@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,7 +127,44 @@ close_slot(bs_packfd_t *slot)
     close(slot->fd);
     if (slot->dfd >= 0)
         close(slot->dfd);
-    *slot = (bs_packfd_t){0, 0, -1};
+    if (slot->map)
+        munmap(slot->map, slot->map_len);
+    *slot = (bs_packfd_t){.dfd = -1};
+}
+
+/* A closed pack is mapped (never touched) so that mincore() can tell which of its
+ * pages the page cache holds. */
+static void
+map_pack(bs_packfd_t *slot)
+{
+    struct stat st;
+    if (fstat(slot->fd, &st) < 0 || st.st_size <= 0)
+        return;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, slot->fd, 0);
+    if (m != MAP_FAILED) {
+        slot->map = m;
+        slot->map_len = (size_t)st.st_size;
+    }
+}
+
+/* True if the page cache holds every page of [off, off + len) of the pack. */
+static bool
+in_page_cache(const bs_packfd_t *slot, uint64_t off, size_t len)
+{
+    static size_t page;
+    if (!page)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    uint64_t lo = off - off % page;
+    if (!slot->map || off + len > slot->map_len || len > BLOCKSTORE_MAX_BLOCK)
+        return false;
+    unsigned char vec[BLOCKSTORE_MAX_BLOCK / 4096 + 2];
+    size_t pages = (size_t)((off + len - lo + page - 1) / page);
+    if (pages > sizeof vec || mincore(slot->map + lo, (size_t)(off + len - lo), vec) < 0)
+        return false;
+    for (size_t i = 0; i < pages; i++)
+        if (!(vec[i] & 1))
+            return false;
+    return true;
 }
 
 static bs_packfd_t *
@@ -146,7 +184,9 @@ cached_fd(blockstore_t *bs, int64_t id)
     bs_packfd_t *slot = &bs->fds[bs->fd_next];
     bs->fd_next = (bs->fd_next + 1) % BS_PACK_FDS;
     close_slot(slot); /* (its pack's extents stay: they are still right) */
-    *slot = (bs_packfd_t){id, fd, -1};
+    *slot = (bs_packfd_t){.id = id, .fd = fd, .dfd = -1};
+    if (bs->reader && id != bs->cur_pack)
+        map_pack(slot);
     return slot;
 }
 
@@ -388,7 +428,7 @@ make_room(blockstore_t *bs, size_t need)
 
 int
 bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const uint8_t *data,
-               size_t len, bs_loc_t *loc)
+               size_t len, bool hot, bs_loc_t *loc)
 {
     uint8_t hdr[BS_REC_MAX_HDR];
     size_t hlen = bs_record_encode(mh, codec, (uint32_t)len, hdr);
@@ -398,7 +438,7 @@ bs_pack_append(blockstore_t *bs, const multihash_t *mh, uint64_t codec, const ui
     if (rc < 0)
         return rc;
     size_t pad = filler_len(bs->cur_size, hlen, len);
-    uint8_t *p = bs_writer_reserve(bs->writer, bs->cur_fd, bs->cur_dfd, bs->cur_size,
+    uint8_t *p = bs_writer_reserve(bs->writer, bs->cur_fd, hot ? -1 : bs->cur_dfd, bs->cur_size,
                                    pad + hlen + len);
     put_filler(p, pad);
     memcpy(p + pad, hdr, hlen);
@@ -422,20 +462,22 @@ bs_pack_lend(blockstore_t *bs, size_t len)
     if (!bs->writer || len > bs->cfg.max_block || make_room(bs, need) < 0)
         return NULL; /* (a failing new pack fails the put, with its error) */
     size_t pad = filler_len(bs->cur_size, hlen, len);
-    uint8_t *p = bs_writer_reserve(bs->writer, bs->cur_fd, bs->cur_dfd, bs->cur_size,
-                                   pad + hlen + len);
-    return p + pad + hlen;
+    uint8_t *p = bs_writer_reserve(bs->writer, bs->cur_fd, -1, bs->cur_size, pad + hlen + len);
+    return p + pad + hlen; /* (the importer's: hot, blockstore_put_hot) */
 }
 
-/* Bytes of a closed pack, through the reader's direct extents (blockstore_reader.c;
- * a store that writes directly has little of its packs in the page cache, and a
- * RWF_NOWAIT probe for it would start the kernel's readahead into it). 1 if read, 0
- * to read them buffered, or an error. */
+/* Bytes of a closed pack: through the page cache if it holds them all (mincore()
+ * asks without reading; a RWF_NOWAIT read would start the kernel's readahead),
+ * else through the reader's direct extents (blockstore_reader.c). 1 if read, 0 to
+ * read them buffered, or an error. */
 static int
 read_closed(blockstore_t *bs, const bs_loc_t *loc, size_t size, uint8_t *dst)
 {
     if (!bs->reader || loc->pack == bs->cur_pack)
         return 0;
+    bs_packfd_t *c = cached_fd(bs, loc->pack);
+    if (!c || in_page_cache(c, loc->off, size))
+        return 0; /* (written hot, or read by someone else lately) */
     int dfd = pack_dfd(bs, loc->pack);
     if (dfd < 0)
         return 0;

@@ -25,8 +25,8 @@
 #include "lib/err/err.h"
 
 #define EXT_BYTES ((size_t)1 << 20)
-#define NEXT 8  /* extents in memory */
-#define AHEAD 3 /* extents read ahead of a reader */
+#define NEXT 16 /* extents in memory */
+#define AHEAD 8  /* extents read ahead of a reader */
 
 typedef enum { EXT_EMPTY, EXT_QUEUED, EXT_LOADING, EXT_READY } ext_state_t;
 
@@ -37,7 +37,7 @@ typedef struct ext_t {
     int fd; /* QUEUED / LOADING by the thread: a dup of the pack's, the thread closes it */
     uint8_t *buf;
     size_t n;
-    uint64_t tick; /* last use, for eviction */
+    uint64_t tick; /* last use, for eviction; QUEUED: the order the thread takes them in */
 } ext_t;
 
 struct bs_reader_t {
@@ -78,9 +78,9 @@ reader_main(void *arg)
     bs_reader_t *r = arg;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        ext_t *e = NULL;
-        for (size_t i = 0; i < NEXT && !e; i++)
-            if (r->ext[i].state == EXT_QUEUED)
+        ext_t *e = NULL; /* the oldest queued: a reader waits for them in that order */
+        for (size_t i = 0; i < NEXT; i++)
+            if (r->ext[i].state == EXT_QUEUED && (!e || r->ext[i].tick < e->tick))
                 e = &r->ext[i];
         if (!e && r->stop)
             break;
@@ -217,7 +217,8 @@ read_ahead(bs_reader_t *r, int64_t id, int dfd, uint64_t k, uint64_t tick)
         int fd = e ? dup(dfd) : -1;
         if (fd < 0)
             return;
-        *e = (ext_t){.id = id, .k = j, .state = EXT_QUEUED, .fd = fd, .buf = e->buf, .tick = tick};
+        *e = (ext_t){.id = id, .k = j, .state = EXT_QUEUED, .fd = fd, .buf = e->buf,
+                     .tick = ++r->tick};
         pthread_cond_signal(&r->work);
     }
 }

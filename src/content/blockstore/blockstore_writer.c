@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lib/err/err.h"
@@ -53,6 +54,7 @@ typedef struct stage_t {
     uint8_t *buf; /* BS_DIO_ALIGN-aligned, `cap` bytes */
     size_t cap;
     int fd, dfd;  /* the pack; dfd: its O_DIRECT descriptor or -1 */
+    bool direct;  /* what the appends asked for (dfd may be -1 all the same) */
     uint64_t off; /* the file offset of buf[0] (page-aligned when dfd >= 0) */
     size_t head;  /* buf[0..head): bytes already in the file, re-sent by a direct write */
     size_t used;  /* buf[0..used) mirrors the file */
@@ -61,16 +63,20 @@ typedef struct stage_t {
 } stage_t;
 
 struct bs_writer_t {
-    pthread_t thread;
+    pthread_t pack_thread, tee_thread;
     pthread_mutex_t mu;
-    pthread_cond_t work, done; /* work: a stage was queued or stop; done: one written */
+    pthread_cond_t work, done; /* work: a stage was queued or stop; done: a step done */
     stage_t stages[WRITER_STAGES];
-    size_t head, count; /* queued: stages[head .. head + count - 1] (mod WRITER_STAGES) */
+    /* Stage number q lives in stages[q % WRITER_STAGES]. `queued` stages were handed
+     * over; the pack thread has written the first `packed` (in order: consecutive
+     * stages share a page), the tee thread the tees of the first `teed` (files other
+     * than the pack: in parallel with it). A stage is free when both are past it. */
+    uint64_t queued, packed, teed;
     bool stop;
     int err, tee_err; /* the first errors since the last drain / tee_result */
     atomic_bool no_direct; /* a direct write was refused: buffered from now on */
     /* the loop's */
-    bool filling; /* stages[(head + count) % N] is being filled */
+    bool filling; /* stage number `queued` is being filled */
     int tail_fd;  /* the last page of the last queued stage, for the next one */
     uint64_t tail_end;
     uint8_t tail[BS_DIO_ALIGN];
@@ -99,6 +105,22 @@ hint_writeback(bs_writer_t *w, int fd, uint64_t from, uint64_t end)
     w->hint_from = end;
 }
 
+/* Buffered writes go in pieces of this size: on the test machine's kernel a 2 MiB
+ * or larger pwrite into the page cache cost 5x the CPU of 512 KiB ones (1 GiB with
+ * dd: 0.48 s of system time at 512 KiB, 2.8 s at 2 MiB, 3.4 s at 4 MiB). */
+#define BUFFERED_PIECE ((size_t)512 << 10)
+
+static int
+write_buffered(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+    int rc = 0;
+    for (size_t at = 0, n; rc == 0 && at < len; at += n) {
+        n = LS_MIN(BUFFERED_PIECE, len - at);
+        rc = fs_pwrite_full(fd, p + at, n, off + at);
+    }
+    return rc;
+}
+
 /* Direct if `dfd` and the memory, offset and length allow; buffered otherwise, or
  * when the file system refuses (EINVAL), which then sticks. */
 static int
@@ -111,54 +133,101 @@ write_either(bs_writer_t *w, int fd, int dfd, const uint8_t *p, size_t len, uint
             return rc;
         atomic_store(&w->no_direct, true);
     }
-    return fs_pwrite_full(fd, p, len, off);
+    return write_buffered(fd, p, len, off);
 }
 
-/* Write stage `s` and its tees; the first tee error goes to *tee_rc. */
 static int
-write_stage(bs_writer_t *w, stage_t *s, int *tee_rc)
+write_pack(bs_writer_t *w, stage_t *s)
 {
-    int rc;
-    if (s->dfd >= 0) {
-        rc = write_either(w, s->fd, s->dfd, s->buf, PAGE_UP(s->used), s->off);
-    } else {
-        rc = fs_pwrite_full(s->fd, s->buf + s->head, s->used - s->head, s->off + s->head);
-        if (rc == 0)
-            hint_writeback(w, s->fd, s->off + s->head, s->off + s->used);
-    }
-    *tee_rc = 0;
-    for (size_t i = 0; i < s->ntees; i++) {
+    if (s->dfd >= 0)
+        return write_either(w, s->fd, s->dfd, s->buf, PAGE_UP(s->used), s->off);
+    int rc = write_buffered(s->fd, s->buf + s->head, s->used - s->head, s->off + s->head);
+    if (rc == 0)
+        hint_writeback(w, s->fd, s->off + s->head, s->off + s->used);
+    return rc;
+}
+
+/* Tees in runs: consecutive places of one file, aligned, go in one direct pwritev
+ * (a download's blocks mostly arrive in file order; one write per block was four
+ * times slower than the pack's 4 MiB writes). */
+#define TEE_RUN 64
+
+static bool
+tee_aligned(const stage_t *s, const tee_t *t)
+{
+    return t->dfd >= 0 && ((uintptr_t)(s->buf + t->pos) | t->off | t->len) % BS_DIO_ALIGN == 0;
+}
+
+static int
+write_tees(bs_writer_t *w, stage_t *s)
+{
+    int rc = 0;
+    for (size_t i = 0, n; i < s->ntees; i += n) {
         const tee_t *t = &s->tees[i];
-        int trc = write_either(w, t->fd, t->dfd, s->buf + t->pos, t->len, t->off);
-        if (trc < 0 && *tee_rc == 0)
-            *tee_rc = trc;
+        struct iovec iov[TEE_RUN] = {{s->buf + t->pos, t->len}};
+        uint64_t end = t->off + t->len;
+        n = 1;
+        while (tee_aligned(s, t) && !atomic_load(&w->no_direct) && n < TEE_RUN &&
+               i + n < s->ntees && s->tees[i + n].fd == t->fd && s->tees[i + n].off == end &&
+               tee_aligned(s, &s->tees[i + n])) {
+            iov[n] = (struct iovec){s->buf + s->tees[i + n].pos, s->tees[i + n].len};
+            end += s->tees[i + n++].len;
+        }
+        int trc = n > 1 ? fs_pwritev_full(t->dfd, iov, (int)n, t->off)
+                        : write_either(w, t->fd, t->dfd, iov[0].iov_base, t->len, t->off);
+        if (trc == -EINVAL && n > 1) { /* refused: one at a time, buffered */
+            atomic_store(&w->no_direct, true);
+            n = 0;
+            continue;
+        }
+        if (trc < 0 && rc == 0)
+            rc = trc;
     }
     return rc;
 }
 
-static void *
-writer_main(void *arg)
+static uint64_t
+done_count(const bs_writer_t *w)
 {
-    bs_writer_t *w = arg;
+    return LS_MIN(w->packed, w->teed);
+}
+
+/* One thread's loop: the pack thread writes stages, the tee thread their tees,
+ * each in stage order, counting them off in *next; errors into *err. */
+static void
+steps(bs_writer_t *w, uint64_t *next, int *err, int (*fn)(bs_writer_t *, stage_t *))
+{
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->count == 0 && !w->stop)
+        while (*next == w->queued && !w->stop)
             pthread_cond_wait(&w->work, &w->mu);
-        if (w->count == 0)
+        if (*next == w->queued)
             break; /* stop, and nothing left */
-        stage_t *s = &w->stages[w->head];
+        stage_t *s = &w->stages[*next % WRITER_STAGES];
         pthread_mutex_unlock(&w->mu);
-        int tee_rc, rc = write_stage(w, s, &tee_rc);
+        int rc = fn(w, s);
         pthread_mutex_lock(&w->mu);
-        if (rc < 0 && w->err == 0)
-            w->err = rc;
-        if (tee_rc < 0 && w->tee_err == 0)
-            w->tee_err = tee_rc;
-        w->head = (w->head + 1) % WRITER_STAGES;
-        w->count--;
+        if (rc < 0 && *err == 0)
+            *err = rc;
+        (*next)++;
         pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->mu);
+}
+
+static void *
+pack_main(void *arg)
+{
+    bs_writer_t *w = arg;
+    steps(w, &w->packed, &w->err, write_pack);
+    return NULL;
+}
+
+static void *
+tee_main(void *arg)
+{
+    bs_writer_t *w = arg;
+    steps(w, &w->teed, &w->tee_err, write_tees);
     return NULL;
 }
 
@@ -172,7 +241,8 @@ bs_writer_new(void)
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);
     w->hint_fd = w->tail_fd = -1;
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+    if (pthread_create(&w->pack_thread, NULL, pack_main, w) != 0 ||
+        pthread_create(&w->tee_thread, NULL, tee_main, w) != 0)
         abort(); /* like an allocation failure: no store without its writer */
     return w;
 }
@@ -185,9 +255,10 @@ bs_writer_free_(bs_writer_t *w)
     flush_all(w);
     pthread_mutex_lock(&w->mu);
     w->stop = true;
-    pthread_cond_signal(&w->work);
+    pthread_cond_broadcast(&w->work);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
+    pthread_join(w->pack_thread, NULL);
+    pthread_join(w->tee_thread, NULL);
     for (size_t i = 0; i < WRITER_STAGES; i++) {
         free(w->stages[i].buf);
         free(w->stages[i].tees);
@@ -203,7 +274,7 @@ bs_writer_free_(bs_writer_t *w)
 static stage_t *
 filling(bs_writer_t *w)
 {
-    return w->filling ? &w->stages[(w->head + w->count) % WRITER_STAGES] : NULL;
+    return w->filling ? &w->stages[w->queued % WRITER_STAGES] : NULL;
 }
 
 /* Hand the stage being filled to the thread (or drop it if it holds nothing new). */
@@ -223,8 +294,8 @@ queue_filling(bs_writer_t *w)
     if (s->dfd >= 0 && part)
         memcpy(w->tail, s->buf + s->used - part, part);
     pthread_mutex_lock(&w->mu);
-    w->count++;
-    pthread_cond_signal(&w->work);
+    w->queued++;
+    pthread_cond_broadcast(&w->work);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -232,7 +303,7 @@ static void
 wait_queued(bs_writer_t *w, size_t most)
 {
     pthread_mutex_lock(&w->mu);
-    while (w->count > most)
+    while (w->queued - done_count(w) > most)
         pthread_cond_wait(&w->done, &w->mu);
     pthread_mutex_unlock(&w->mu);
 }
@@ -259,7 +330,7 @@ static stage_t *
 start_stage(bs_writer_t *w, int fd, int dfd, uint64_t off, size_t n)
 {
     wait_queued(w, WRITER_STAGES - 1); /* a free stage */
-    stage_t *s = &w->stages[(w->head + w->count) % WRITER_STAGES];
+    stage_t *s = &w->stages[w->queued % WRITER_STAGES];
     size_t need = PAGE_UP(n + BS_DIO_ALIGN);
     if (s->cap < need) {
         free(s->buf);
@@ -267,6 +338,7 @@ start_stage(bs_writer_t *w, int fd, int dfd, uint64_t off, size_t n)
         s->buf = ls_aligned_alloc(BS_DIO_ALIGN, s->cap);
     }
     s->fd = fd;
+    s->direct = dfd >= 0;
     s->dfd = atomic_load(&w->no_direct) ? -1 : dfd;
     s->off = off;
     s->head = 0;
@@ -286,7 +358,8 @@ uint8_t *
 bs_writer_reserve(bs_writer_t *w, int fd, int dfd, uint64_t off, size_t n)
 {
     stage_t *s = filling(w);
-    if (s && s->fd == fd && s->off + s->used == off && s->used + n <= s->cap)
+    if (s && s->fd == fd && s->direct == (dfd >= 0) && s->off + s->used == off &&
+        s->used + n <= s->cap)
         return s->buf + s->used;
     queue_filling(w);
     s = start_stage(w, fd, dfd, off, n);
@@ -361,7 +434,7 @@ bs_writer_idle(bs_writer_t *w)
     if (s && (s->used > s->head || s->ntees))
         return false;
     pthread_mutex_lock(&w->mu);
-    bool idle = w->count == 0;
+    bool idle = done_count(w) == w->queued;
     pthread_mutex_unlock(&w->mu);
     return idle;
 }

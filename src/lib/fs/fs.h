@@ -18,6 +18,10 @@ int fs_write_full(int fd, const void *data, size_t len);
 /** pwrite all `len` bytes at `off` of `fd`, retrying short writes and EINTR. 0 or
  *  -errno (-EIO if the kernel wrote nothing). */
 int fs_pwrite_full(int fd, const void *data, size_t len, uint64_t off);
+struct iovec;
+/** pwritev all of `iov[0..n)` at `off`, retrying short writes and EINTR (the array
+ *  is modified: it tracks what is left). 0 or -errno. */
+int fs_pwritev_full(int fd, struct iovec *iov, int n, uint64_t off);
 /** Replace `path` with `len` bytes, created with `mode`. 0 or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /** Read all of `path` into `out` (appended). LS_ETOOBIG if larger than `max`;

@@ -20,7 +20,8 @@ int
 node_content_put(void *ctx, const cid_t *cid, const uint8_t *block, size_t len)
 {
     node_content_t *c = ctx;
-    int rc = blockstore_put_hashed(c->bs, cid, block, len); /* the importer hashed it */
+    /* the importer hashed it; we are its first seeder: keep it in the page cache */
+    int rc = blockstore_put_hot(c->bs, cid, block, len);
     if (rc == 0)
         node_bitswap_block_added(c, cid);
     return rc;

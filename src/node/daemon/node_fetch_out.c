@@ -214,6 +214,10 @@ open_part(fetch_out_t *o, uint64_t filesize)
     o->fd = open(o->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (o->fd < 0)
         return -errno;
+    /* the whole file's space at once: a full disk fails now, not at 90 %, and direct
+     * writes into it do not extend the file one block at a time (a third slower) */
+    if (filesize && fallocate(o->fd, 0, 0, (off_t)filesize) < 0 && errno == ENOSPC)
+        return -ENOSPC;
     if (o->direct) /* refused (tmpfs, FUSE): the buffered descriptor does it all */
         o->dfd = open(o->part, O_WRONLY | O_DIRECT | O_CLOEXEC);
     return 0;

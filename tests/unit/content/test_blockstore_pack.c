@@ -143,11 +143,11 @@ test_put_buffer_lends(void **state)
         assert_non_null(p);
         memcpy(p, want, len);
         if (i % 10 == 3) { /* the same block again: not written, the buffer not taken */
-            assert_int_equal(blockstore_put_hashed(f->bs, &c, p, len), 0);
+            assert_int_equal(blockstore_put_hot(f->bs, &c, p, len), 0);
             assert_ptr_equal(blockstore_put_buffer(f->bs, 32768), p);
             assert_memory_equal(p, want, len);
         } else {
-            assert_int_equal(blockstore_put_hashed(f->bs, &c, p, len), 0);
+            assert_int_equal(blockstore_put_hot(f->bs, &c, p, len), 0);
         }
         free(want);
         if (i % 4 == 0)

@@ -3,11 +3,13 @@
 
   lester_add      `lester add` of the file vs `openssl dgst -sha256` over the same file
   lester_get      1 seeder -> 1 downloader, timed from `lester get` to the verified file
-                  (Noise + yamux, every block hashed, DAG checked); peak RSS of the
-                  downloading daemon
+                  (Noise + yamux, every block hashed, DAG checked); the steady rate
+                  (10 % to 90 % of the bytes, by the daemon's socket reads); peak RSS
+                  of the downloading daemon
   lester_get2     2 seeders -> 1 downloader
   aria2           aria2 -> aria2 (BitTorrent, no encryption, local opentracker), timed
-                  from the leecher's start to its exit; the leecher's peak RSS
+                  from the leecher's start to its exit; the steady rate (10 % to 90 %
+                  of the bytes, by the blocks its sparse file has); the leecher's RSS
   helia           helia -> helia over Bitswap (tests/interop/js/helia.mjs), HELIA_MIB
 
 Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256,
@@ -63,6 +65,53 @@ def timed(cmd, **kw):
     return time.time() - t0, p.stdout
 
 
+def rchar(pid):
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            for line in f:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def landed(path):
+    try:
+        return os.stat(path).st_blocks * 512
+    except OSError:
+        return 0
+
+
+def watched(cmd, total, io_pid=None, path=None, timeout=900):
+    """Run `cmd`, sampling every 20 ms how many bytes have arrived: those read by the
+    downloading daemon `io_pid` (rchar of /proc/PID/io: its socket reads), or those
+    written to `path` (its allocated blocks: aria2 writes each piece at its offset
+    of a sparse file). Returns (seconds, steady MB/s, peak RSS of the command in
+    KiB): steady is the rate between 10 % and 90 % of `total` bytes, the start-up
+    and the final checks left out."""
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = rchar(io_pid) if io_pid else 0
+    marks, rss = {}, 0
+    while p.poll() is None:
+        rss = max(rss, hwm_kib(p.pid))
+        got = landed(path) if path else rchar(io_pid)
+        for q in (0.1, 0.9):
+            if got is not None and q not in marks and got - (base or 0) >= q * total:
+                marks[q] = time.time()
+        if time.time() - t0 > timeout:
+            p.kill()
+        time.sleep(0.02)
+    _, err = p.communicate()
+    t = time.time() - t0
+    if p.returncode != 0:
+        raise SystemExit("%s failed: %s" % (cmd, err))
+    steady = (0.8 * total / 1e6 / (marks[0.9] - marks[0.1])) if len(marks) == 2 and \
+        marks[0.9] > marks[0.1] else 0.0
+    return t, steady, rss
+
+
 def hwm_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -97,25 +146,26 @@ def bench_lester(w, src, digest):
             check_rc=0)
         time.sleep(1.5)  # identify, then the Bitswap peer scan (1 s)
         dst = os.path.join(w.path, "b.out")
-        t_get, _ = timed([os.environ["LESTER_BIN"], "--home", b.home, "get", "-q", cid, "-o",
-                          dst], timeout=900)
+        t_get, steady, _ = watched([os.environ["LESTER_BIN"], "--home", b.home, "get", "-q", cid,
+                                    "-o", dst], MIB << 20, b.proc.pid)
         ok = sha(dst) == digest
-        out("lester_get", MiB=MIB, s=t_get, MBps=MIB * 1.048576 / t_get, verified=ok,
-            downloader_rss_MiB=hwm_kib(b.proc.pid) / 1024.0)
+        steady_get = steady
+        out("lester_get", MiB=MIB, s=t_get, MBps=MIB * 1.048576 / t_get, steady_MBps=steady,
+            verified=ok, downloader_rss_MiB=hwm_kib(b.proc.pid) / 1024.0)
         os.unlink(dst)
         for n in (a, b):
             run("swarm", "connect", run_json("id", home=n.home)["addresses"][0], home=c.home,
                 check_rc=0)
         time.sleep(1.5)
         dst = os.path.join(w.path, "c.out")
-        t_get2, _ = timed([os.environ["LESTER_BIN"], "--home", c.home, "get", "-q", cid, "-o",
-                           dst], timeout=900)
+        t_get2, steady, _ = watched([os.environ["LESTER_BIN"], "--home", c.home, "get", "-q", cid,
+                                     "-o", dst], MIB << 20, c.proc.pid)
         led = run_json("bitswap", "stat", home=c.home)["ledgers"]
-        out("lester_get2", MiB=MIB, s=t_get2, MBps=MIB * 1.048576 / t_get2,
+        out("lester_get2", MiB=MIB, s=t_get2, MBps=MIB * 1.048576 / t_get2, steady_MBps=steady,
             verified=sha(dst) == digest, sources=sum(1 for l in led if l["blocks_recv"] > 0),
             downloader_rss_MiB=hwm_kib(c.proc.pid) / 1024.0)
         os.unlink(dst)
-        return t_get
+        return t_get, steady_get
     finally:
         for n in (a, b, c):
             n.stop()
@@ -152,19 +202,13 @@ def bench_aria2(w, src, digest):
         time.sleep(4)  # the seeder hashes the file before it announces
         ldir = os.path.join(w.path, "leech")
         os.makedirs(ldir)
-        t0 = time.time()
-        leech = subprocess.Popen(["aria2c", "--dir", ldir, "--seed-time=0",
-                                  "--listen-port=%d" % p_leech, torrent] + common,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rss = 0
-        while leech.poll() is None:
-            rss = max(rss, hwm_kib(leech.pid))
-            time.sleep(0.05)
-        t = time.time() - t0
         got = os.path.join(ldir, os.path.basename(src))
-        out("aria2", MiB=MIB, s=t, MBps=MIB * 1.048576 / t, rc=leech.returncode,
+        t, steady, rss = watched(["aria2c", "--dir", ldir, "--seed-time=0",
+                                  "--listen-port=%d" % p_leech, torrent] + common, MIB << 20,
+                                 path=got)
+        out("aria2", MiB=MIB, s=t, MBps=MIB * 1.048576 / t, steady_MBps=steady,
             verified=os.path.exists(got) and sha(got) == digest, leecher_rss_MiB=rss / 1024.0)
-        return t
+        return t, steady
     finally:
         for p in (seeder, tracker):
             p.terminate()
@@ -224,7 +268,8 @@ def main():
         t_lester = bench_lester(w, src, digest) if "lester" in PARTS else None
         t_aria = bench_aria2(w, src, digest) if "aria2" in PARTS else None
         if t_aria and t_lester:
-            out("lester_vs_aria2", ratio_end_to_end=t_aria / t_lester)
+            out("lester_vs_aria2", ratio_end_to_end=t_aria[0] / t_lester[0],
+                ratio_steady=t_lester[1] / t_aria[1] if t_aria[1] else 0.0)
         if "helia" in PARTS:
             bench_helia(w)
     finally:

@@ -7,12 +7,13 @@
                   (10 % to 90 % of the bytes, by the daemon's socket reads); peak RSS
                   of the downloading daemon
   lester_get2     2 seeders -> 1 downloader
+  lester_get*_capped  1 and 2 seeders each limited to CONTENT_CAP_MBPS (150; 0 skips)
   aria2           aria2 -> aria2 (BitTorrent, no encryption, local opentracker), timed
                   from the leecher's start to its exit; the steady rate (10 % to 90 %
                   of the bytes, by the blocks its sparse file has); the leecher's RSS
   helia           helia -> helia over Bitswap (tests/interop/js/helia.mjs), HELIA_MIB
 
-Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256,
+Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256, CONTENT_CAP_MBPS,
        CONTENT_PARTS="lester aria2 helia" to run only some of them while iterating)
 Prints one `key value=...` line per figure (scripts/bench.sh style)."""
 import hashlib
@@ -35,6 +36,7 @@ from harness import Workdir, loopback_node, run, run_json  # noqa: E402
 MIB = int(os.environ.get("CONTENT_MIB", "1024"))
 HELIA_MIB = int(os.environ.get("HELIA_MIB", "256"))
 PARTS = os.environ.get("CONTENT_PARTS", "lester aria2 helia").split()
+CAP_MBPS = float(os.environ.get("CONTENT_CAP_MBPS", "150"))  # 0: skip the capped runs
 INTEROP = os.path.join(ROOT, "tests", "interop")
 
 
@@ -165,10 +167,42 @@ def bench_lester(w, src, digest):
             verified=sha(dst) == digest, sources=sum(1 for l in led if l["blocks_recv"] > 0),
             downloader_rss_MiB=hwm_kib(c.proc.pid) / 1024.0)
         os.unlink(dst)
+        if CAP_MBPS:
+            capped(w, a, b, c, cid, digest)
         return t_get, steady_get
     finally:
         for n in (a, b, c):
             n.stop()
+
+
+def capped(w, a, b, c, cid, digest):
+    """1 and 2 seeders each limited to CAP_MBPS (content.upload_rate_limit), as
+    seeders on real links are: what a second seeder adds when the seeders' upload,
+    not the shared CPU, is the limit. Only the seeders of a run are up (a download
+    uses every peer that has the blocks)."""
+    for n in (a, b, c):
+        n.stop()
+    for n in (a, b):
+        n.config_set("content.upload_rate_limit", str(int(CAP_MBPS * 1e6)))
+    for name, seeders in (("lester_get_capped", (a,)), ("lester_get2_capped", (a, b))):
+        for n in seeders:
+            if not n.proc or n.proc.poll() is not None:
+                n.start()
+        d = loopback_node(w, name)
+        d.start()
+        try:
+            for n in seeders:
+                run("swarm", "connect", run_json("id", home=n.home)["addresses"][0],
+                    home=d.home, check_rc=0)
+            time.sleep(1.5)
+            dst = os.path.join(w.path, name + ".out")
+            t, steady, _ = watched([os.environ["LESTER_BIN"], "--home", d.home, "get", "-q", cid,
+                                    "-o", dst], MIB << 20, d.proc.pid)
+            out(name, MiB=MIB, cap_MBps=CAP_MBPS, s=t, MBps=MIB * 1.048576 / t,
+                steady_MBps=steady, verified=sha(dst) == digest, seeders=len(seeders))
+            os.unlink(dst)
+        finally:
+            d.stop()
 
 
 def bench_aria2(w, src, digest):

@@ -8,6 +8,8 @@ two-node cluster through the CLI:
   every leaf read back from the store) are written the same way;
 - a directory is not streamed: the export pass writes the tree as before;
 - `-o` naming an existing directory fails as it did, and leaves no part file;
+- a seeder with content.upload_rate_limit serves no faster than the limit, and
+  says how often it paused in /metrics;
 - a download that cannot finish (the seeder is killed midway) leaves neither the
   file nor a part file."""
 import hashlib
@@ -135,6 +137,37 @@ def test_output_is_a_directory():
     no_part(out)
 
 
+def restart_a(limit):
+    a, b = STATE["a"], STATE["b"]
+    a.stop()
+    a.config_set("content.upload_rate_limit", str(limit))
+    a.start()
+    run("swarm", "connect", run_json("id", home=a.home)["addresses"][0], home=b.home, check_rc=0)
+    time.sleep(1.2)  # identify, then the Bitswap peer scan
+
+
+def test_upload_rate_limit():
+    """16 MB/s on A: 24 MiB cannot reach B in less than ~1.5 s (the bucket's burst
+    is 50 ms of the rate), and A's /metrics counts the pauses."""
+    w, a = STATE["w"], STATE["a"]
+    src = w.sub("limited.bin")
+    data = os.urandom(24 << 20)
+    write(src, data)
+    cid = add(src)
+    restart_a(16000000)
+    out = w.sub("limited.out")
+    t0 = time.time()
+    get_json(cid, out)
+    took = time.time() - t0
+    check(took >= 1.5, "24 MiB at 16 MB/s took only %.2f s" % took)
+    check(sha(out) == hashlib.sha256(data).hexdigest(), "limited download differs")
+    status, text = a.request("GET", "/metrics", token=False, raw=True)
+    line = [l for l in text.decode().split("\n")
+            if l.startswith("lester_bitswap_upload_throttled ")]
+    check(line and float(line[0].split()[1]) > 0, "no pause counted: %s" % line)
+    restart_a(0)
+
+
 def test_unfinished_download():
     """The seeder dies mid-download: the get fails, and neither the file nor its
     part file (created once the root arrived) is left."""
@@ -162,7 +195,8 @@ if __name__ == "__main__":
     code = 1
     try:
         main([test_setup, test_file_streamed, test_repeated_leaves, test_tiny_files,
-              test_directory_exported, test_output_is_a_directory, test_unfinished_download])
+              test_directory_exported, test_output_is_a_directory, test_upload_rate_limit,
+              test_unfinished_download])
     except SystemExit as e:
         code = e.code
     finally:

@@ -54,6 +54,8 @@ const config_key_t node_config_schema[] = {
     { "repo.direct_io", CONFIG_BOOL, "true", 0, 0,
       "write block packs and downloaded files with O_DIRECT where the file system allows "
       "it (no page-cache copy); false: through the page cache" },
+    { "content.upload_rate_limit", CONFIG_INT, "0", 0, 1e12,
+      "bytes per second this node serves blocks at, to all peers together (0: no limit)" },
     { "content.chunk_size", CONFIG_INT, "262144", 1024, 1048576,
       "bytes per leaf chunk of `lester add` (262144 gives kubo's CIDs)" },
     { "content.provide", CONFIG_STRING, "\"roots\"", 0, 0,

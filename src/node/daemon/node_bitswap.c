@@ -349,14 +349,53 @@ env_send_frame(void *ctx, const peer_id_t *to, buf_t *frame, size_t off)
     seg->b = mine;
     seg->off = off;
     seg->recycle = true;
+    if (g->up_rate)
+        g->up_tokens -= (double)(mine.len - off);
     q_link(p, seg);
     return q_kick(g, p);
+}
+
+/* ---- content.upload_rate_limit ---- */
+
+/* The bucket holds at most this many seconds of the rate (a burst). */
+#define UP_BURST_S 0.05
+
+static void
+on_up(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    node_bitswap_kick(arg); /* tokens again: the engine serves what waits */
+}
+
+/* True if serving must pause for the upload limit (then ev_up resumes it). */
+static bool
+up_throttled(node_bitswap_t *g)
+{
+    if (!g->up_rate)
+        return false;
+    uint64_t now = clock_mono_ms();
+    double cap = (double)g->up_rate * UP_BURST_S;
+    g->up_tokens = LS_MIN(cap, g->up_tokens + (double)(now - g->up_ms) * (double)g->up_rate / 1e3);
+    g->up_ms = now;
+    if (g->up_tokens > 0)
+        return false;
+    if (!event_pending(g->ev_up, EV_TIMEOUT, NULL)) {
+        uint64_t ms = (uint64_t)(-g->up_tokens * 1e3 / (double)g->up_rate) + 1;
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+        event_add(g->ev_up, &tv);
+        g->up_throttled++;
+    }
+    return true;
 }
 
 static size_t
 env_send_queued(void *ctx, const peer_id_t *peer)
 {
-    bpeer_t *p = peer_find(ctx, peer);
+    node_bitswap_t *g = ctx;
+    if (up_throttled(g))
+        return SIZE_MAX; /* reads as a full queue: the engine waits */
+    bpeer_t *p = peer_find(g, peer);
     return p ? p->queued : 0;
 }
 
@@ -654,6 +693,13 @@ m_peers(void *ctx)
     return (double)n;
 }
 
+static double
+m_throttled(void *ctx)
+{
+    node_bitswap_t *g = glue_of(ctx);
+    return g ? (double)g->up_throttled : 0;
+}
+
 static void
 register_metrics(node_t *n)
 {
@@ -667,6 +713,8 @@ register_metrics(node_t *n)
     metrics_gauge_fn(n->metrics, "lester_bitswap_bad_blocks",
                      "corrupt, unwanted or unverifiable blocks received", m_bad_blocks, n);
     metrics_gauge_fn(n->metrics, "lester_bitswap_peers", "connected Bitswap peers", m_peers, n);
+    metrics_gauge_fn(n->metrics, "lester_bitswap_upload_throttled",
+                     "times serving paused for content.upload_rate_limit", m_throttled, n);
 }
 
 int
@@ -682,6 +730,9 @@ node_bitswap_start(node_content_t *c)
                           .size = env_size, .send_frame = env_send_frame };
     g->engine = bitswap_new(NULL, &env);
     g->ev_tick = evtimer_new(n->base, on_tick, g);
+    g->ev_up = evtimer_new(n->base, on_up, g);
+    g->up_rate = (uint64_t)config_get_int(n->cfg, "content.upload_rate_limit");
+    g->up_ms = clock_mono_ms();
     c->bitswap = g;
     g->serve_off = config_get_bool(n->cfg, "test.bitswap_off");
     if (g->serve_off)
@@ -723,6 +774,7 @@ node_bitswap_stop(node_content_t *c)
     for (size_t i = 0; !g->serve_off && i < LS_ARRAY_LEN(protos); i++)
         swarm_unhandle(g->sw, protos[i]);
     event_free(g->ev_tick);
+    event_free(g->ev_up);
     bitswap_free(g->engine);
     free(g);
     c->bitswap = NULL;

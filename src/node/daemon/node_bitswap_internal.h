@@ -38,6 +38,13 @@ struct node_bitswap_t {
     buf_t spare[NODE_BITSWAP_MAX_SPARE]; /* sent frames' storage, for the engine's next */
     size_t nspare;
     struct node_provide_t *provide;  /* node_provide.c */
+    /* content.upload_rate_limit: a token bucket over served frames' bytes; while it
+     * is empty every peer's queue reads as full, and ev_up resumes serving */
+    uint64_t up_rate; /* bytes per second, 0: none */
+    double up_tokens;
+    uint64_t up_ms;
+    uint64_t up_throttled; /* times serving paused for it */
+    struct event *ev_up;
 };
 
 typedef struct node_provide_t node_provide_t;

@@ -33,9 +33,15 @@
  * (live records copied to the current pack, synced, rows moved in one transaction,
  * then the old pack unlinked), packs with nothing live are unlinked.
  *
- * Threading: one thread (the event loop), like the db_t it borrows; inside, one
- * writer thread per store performs the pack appends (blockstore_writer.c), and every
- * call that needs them on disk waits for it. GC
+ * I/O. Downloads are written with O_DIRECT (repo.direct_io; no page-cache copy),
+ * imports through the page cache (blockstore_put_hot: the publisher serves them
+ * next); closed packs are read through the page cache when it holds the block, else
+ * through O_DIRECT extents read ahead by a thread (blockstore_reader.c).
+ *
+ * Threading: one thread (the event loop), like the db_t it borrows; inside, two
+ * writer threads per store perform the pack appends and tees (blockstore_writer.c)
+ * and one reads ahead (blockstore_reader.c); every call that needs the appends on
+ * disk waits for them. GC
  * (pin.h) refuses to run while a batch is open or a hold is taken. */
 #ifndef LS_CONTENT_BLOCKSTORE_H
 #define LS_CONTENT_BLOCKSTORE_H

@@ -1,10 +1,10 @@
-/* blockstore_writer — the pack appends of a store run on one writer thread, so the
+/* blockstore_writer — the pack appends of a store run on writer threads, so the
  * event loop hashes the next block while the last ones go to disk.
  *
  * Stages. The loop copies each record into a stage: a large buffer that mirrors a
  * range of the pack, aligned to BS_DIO_ALIGN in memory and in the file. A full stage
- * (or one a drain needs) is queued; the thread writes it with one pwrite on an
- * O_DIRECT descriptor, so the bytes go from the stage to the disk without the
+ * (or one a drain needs) is queued; the pack thread writes the stages in order
+ * (consecutive ones share a page), each with one pwrite on an O_DIRECT descriptor, so the bytes go from the stage to the disk without the
  * kernel copying them into the page cache first. On this project's test machine a
  * buffered write of 1 GiB cost ~1 s of CPU in the kernel (the copy and the page
  * cache's bookkeeping, then the writeback); a direct one ~0.2 s (docs/PERFORMANCE.md,
@@ -12,13 +12,16 @@
  * its first new byte (the bytes of that page already in the file are carried over
  * from the previous stage, or read back) and its last page is padded; the padding
  * lies past the logical end of the pack, is rewritten by the next stage and cut off
- * by bs_pack_sync(). Where O_DIRECT is refused (tmpfs on old kernels, some FUSE
- * file systems, or the store's `buffered` option) the same stages are written
- * through the page cache, the new bytes only.
+ * by bs_pack_sync(). Hot appends (an import, blockstore_put_hot), or all of them
+ * where O_DIRECT is refused (tmpfs on old kernels, some FUSE file systems) or the
+ * store is `buffered`, fill stages written through the page cache, the new bytes
+ * only, in BUFFERED_PIECE pieces.
  *
  * Tees. A block that `lester get` writes into the user's file is written there from
- * the stage too (bs_writer_tee), directly when offset, length and memory are
- * aligned: the loop neither copies it again nor waits for the write.
+ * the stage too (bs_writer_tee) by the tee thread, beside the pack thread, in runs
+ * of consecutive blocks, directly when offsets, lengths and memory are aligned: the
+ * loop neither copies it again nor waits for the write. A stage is free again when
+ * both threads are past it.
  *
  * Whoever needs the bytes on disk (a sync, a truncate, a close) drains the writer
  * first, and index rows are only written after a drain, so a row never names bytes

@@ -251,11 +251,13 @@ bs_reader_t *bs_reader_new(void);
 /** Stop the thread, free the extents. NULL is a no-op. */
 void bs_reader_free_(bs_reader_t *r);
 #define bs_reader_free(r) FREE_AND_NULL(bs_reader_t, bs_reader_free_, (r))
-/** Copy `len` (> 0) bytes at `off` of the closed pack `id` into `dst`, reading
- *  through O_DIRECT extents of descriptor `dfd` (kept open by the caller; the
- *  read-ahead uses dups of it). 0; LS_ENOTSUP: read it buffered (direct reads
- *  refused, or every extent busy); LS_ECORRUPT if the pack ends early; -errno. */
-int bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t off, size_t len, uint8_t *dst);
+/** Copy `len` (> 0) bytes at `off` of the closed pack `id` (`pack_len` bytes long:
+ *  no read-ahead past it) into `dst`, reading through O_DIRECT extents of
+ *  descriptor `dfd` (kept open by the caller; the read-ahead uses dups of it). 0;
+ *  LS_ENOTSUP: read it buffered (direct reads refused, or every extent busy);
+ *  LS_ECORRUPT if the pack ends early; -errno. */
+int bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t off,
+                   size_t len, uint8_t *dst);
 /** Drop every extent of pack `id` (before it is unlinked). NULL is a no-op. */
 void bs_reader_forget(bs_reader_t *r, int64_t id);
 

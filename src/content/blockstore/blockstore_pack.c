@@ -481,7 +481,8 @@ read_closed(blockstore_t *bs, const bs_loc_t *loc, size_t size, uint8_t *dst)
     int dfd = pack_dfd(bs, loc->pack);
     if (dfd < 0)
         return 0;
-    int rc = bs_reader_read(bs->reader, loc->pack, dfd, loc->off, size, dst);
+    int rc = bs_reader_read(bs->reader, loc->pack, dfd, c->map_len ? c->map_len : UINT64_MAX,
+                            loc->off, size, dst);
     return rc == 0 ? 1 : rc == LS_ENOTSUP ? 0 : rc;
 }
 

@@ -208,9 +208,9 @@ acquire(bs_reader_t *r, int64_t id, int dfd, uint64_t k, size_t need, int *rc)
 }
 
 static void
-read_ahead(bs_reader_t *r, int64_t id, int dfd, uint64_t k, uint64_t tick)
+read_ahead(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t k, uint64_t tick)
 {
-    for (uint64_t j = k + 1; j <= k + AHEAD; j++) {
+    for (uint64_t j = k + 1; j <= k + AHEAD && j * EXT_BYTES < pack_len; j++) {
         if (find(r, id, j))
             continue;
         ext_t *e = victim(r, tick - 1);
@@ -224,7 +224,8 @@ read_ahead(bs_reader_t *r, int64_t id, int dfd, uint64_t k, uint64_t tick)
 }
 
 int
-bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t off, size_t len, uint8_t *dst)
+bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t off, size_t len,
+               uint8_t *dst)
 {
     if (atomic_load(&r->refused))
         return LS_ENOTSUP;
@@ -243,7 +244,7 @@ bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t off, size_t len, ui
         memcpy(dst + (from - off), e->buf + (from - base), (size_t)(base + need - from));
     }
     if (rc == 0)
-        read_ahead(r, id, dfd, k - 1, tick);
+        read_ahead(r, id, dfd, pack_len, k - 1, tick);
     pthread_mutex_unlock(&r->mu);
     if (rc == -EINVAL || rc == LS_EAGAIN)
         return LS_ENOTSUP;

@@ -189,6 +189,14 @@ api_req_path(const api_req_t *r)
 }
 
 const char *
+api_req_raw_path(const api_req_t *r)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+    return raw ? raw : r->path;
+}
+
+const char *
 api_req_query(api_req_t *r, const char *key)
 {
     if (!r->query_parsed) {
@@ -375,6 +383,13 @@ api_stream_queued(api_req_t *r)
     struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
     struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
     return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+bool
+api_req_is_gone(const api_req_t *r)
+{
+    /* libevent detaches a request whose connection closed before the reply */
+    return !evhttp_request_get_connection(r->req);
 }
 
 const char *

@@ -48,6 +48,9 @@ void api_route(api_t *api, const char *method, const char *path, api_handler_fn 
 
 /* --- inside a handler --- */
 const char *api_req_path(const api_req_t *req);
+/** The request path as sent, still percent-encoded (no query): for routes whose
+ *  segments may hold an encoded '/' or NUL. Borrowed until the reply. */
+const char *api_req_raw_path(const api_req_t *req);
 /** Decoded query parameter, or NULL. Borrowed until the reply. */
 const char *api_req_query(api_req_t *req, const char *key);
 /** The raw request body (borrowed until the reply). */
@@ -78,6 +81,10 @@ void api_stream_end(api_req_t *req);
 /** Bytes of the answer not yet written to the client: a streaming handler waits
  *  while this is high instead of buffering a whole file. */
 size_t api_stream_queued(api_req_t *req);
+/** True once the client of a request not yet answered went away (a handler that
+ *  answers later, e.g. after a worker-pool job): a reply is then dropped and frees
+ *  the request, but a stream must not be started. */
+bool api_req_is_gone(const api_req_t *req);
 
 /** A request header, or NULL (borrowed until the reply). */
 const char *api_req_header(api_req_t *req, const char *name);

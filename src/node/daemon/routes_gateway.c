@@ -1,13 +1,19 @@
 /* routes_gateway — unauthenticated HTTP GETs of held content (node_content.h):
  *
- *   GET /ipfs/{cid}                   a subset of the IPFS trustless gateway
- *                                     (ipfs/specs http-gateways/trustless-gateway):
+ *   GET /ipfs/{cid}[/{path...}]       a subset of the IPFS trustless gateway
+ *                                     (ipfs/specs http-gateways/trustless-gateway);
+ *                                     a path is resolved through UnixFS directories
+ *                                     first (gateway_path.h, path-gateway: 400 for a
+ *                                     malformed path, 404 for one that does not
+ *                                     resolve) and the node it names is served:
  *       Accept: application/vnd.ipld.raw or ?format=raw   the block itself
  *       Accept: application/vnd.ipld.car or ?format=car   a CARv1 of the whole DAG
  *                                                         (depth-first, root first)
  *       otherwise                     the file's bytes; a `Range: bytes=a-b` gives 206
  *                                     with Content-Range (one range; at most
  *                                     GATEWAY_MAX_RANGE bytes per answer)
+ *                                     — or, for a directory, a JSON listing
+ *                                     {cid, entries: [{name, cid, tsize}], unlisted}
  *   GET /file/{cid}/chunk/{index}     seed 004: the bytes of the file's index-th leaf
  *                                     chunk (0-based, in file order)
  *
@@ -23,9 +29,12 @@
 #include "content/car/car.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
+#include "node/daemon/gateway_path.h"
 #include "node/daemon/routes_content.h"
 
 #define GATEWAY_MAX_RANGE (64u << 20)
+/* Entries a directory listing names; the rest are counted in "unlisted". */
+#define GATEWAY_MAX_LISTING 10000
 #define CAR_STEP_BYTES (4u << 20)
 #define CAR_MAX_QUEUED (8u << 20)
 
@@ -209,14 +218,56 @@ parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
     return 0;
 }
 
+/* ---- directory listing ---- */
+
+typedef struct listing_t {
+    json_t *entries;
+    size_t unlisted; /* past GATEWAY_MAX_LISTING, or a name that is not UTF-8 */
+} listing_t;
+
+static int
+list_entry(void *ctx, const char *name, const cid_t *cid, uint64_t tsize)
+{
+    listing_t *l = ctx;
+    json_t *jname = json_string(name); /* NULL for bytes that are not UTF-8 */
+    if (!jname || json_array_size(l->entries) >= GATEWAY_MAX_LISTING) {
+        json_decref(jname);
+        l->unlisted++;
+        return 0;
+    }
+    json_array_append_new(l->entries, json_pack("{s:o, s:o, s:I}", "name", jname, "cid",
+                                                content_cid_json(cid), "tsize", (json_int_t)tsize));
+    return 0;
+}
+
+/* A directory without a file name: its entries as JSON (the path gateway may answer
+ * a listing; the trustless formats stay ?format=raw/car). */
+static void
+serve_listing(node_content_t *c, api_req_t *req, const cid_t *cid)
+{
+    unixfs_source_t src = node_content_source(c);
+    listing_t l = {.entries = json_array()};
+    int rc = unixfs_ls(cid, &src, list_entry, &l);
+    if (rc < 0) {
+        json_decref(l.entries);
+        api_reply_errcode(req, rc, rc == LS_ENOENT ? "block not held here" : "directory");
+        return;
+    }
+    api_reply_json(req, 200,
+                   json_pack("{s:o, s:o, s:I}", "cid", content_cid_json(cid), "entries", l.entries,
+                             "unlisted", (json_int_t)l.unlisted));
+}
+
 static void
 serve_file(node_content_t *c, api_req_t *req, const cid_t *cid)
 {
     unixfs_source_t src = node_content_source(c);
     unixfs_stat_t st;
     int rc = unixfs_stat(cid, &src, &st);
-    if (rc == 0 && st.type == UNIXFS_DIRECTORY)
-        rc = -EISDIR;
+    if (rc == 0 && st.type == UNIXFS_DIRECTORY) {
+        serve_listing(c, req, cid);
+        return;
+    }
     if (rc < 0) {
         api_reply_errcode(req, rc, rc == LS_ENOENT ? "not held here" : "file");
         return;
@@ -249,16 +300,51 @@ serve_file(node_content_t *c, api_req_t *req, const cid_t *cid)
 }
 
 static void
+reply_unresolved(api_req_t *req, const gateway_path_t *p, const gateway_resolve_t *r, int rc)
+{
+    const char *seg = p->seg[r->at];
+    if (rc == LS_ENOENT && r->no_entry)
+        api_reply_error(req, 404, "not_found", "no entry \"%s\" (segment %zu)", seg, r->at + 1);
+    else if (rc == -ENOTDIR)
+        api_reply_error(req, 404, "not_found", "\"%s\" is asked of a file (segment %zu)", seg,
+                        r->at + 1);
+    else
+        api_reply_errcode(req, rc, rc == LS_ENOENT ? "block on the path not held here" : "path");
+}
+
+/* "/ipfs/<cid>[/<path>][/]" from the raw request path: the CID it names, or an
+ * answer already sent (400 for a malformed path, 404 for one that does not resolve). */
+static int
+resolve_request(node_content_t *c, api_req_t *req, cid_t *out)
+{
+    const char *raw = api_req_raw_path(req);
+    gateway_path_t p;
+    int rc = strncmp(raw, "/ipfs/", 6) == 0 ? gateway_path_parse(raw + 6, strlen(raw + 6), &p)
+                                            : LS_EINVAL;
+    if (rc < 0) {
+        api_reply_error(req, 400, "bad_request",
+                        "want /ipfs/<cid>[/<path>]: a CID, then non-empty percent-encoded "
+                        "names (no \".\", \"..\", NUL or \"/\" in a name)");
+        return rc;
+    }
+    unixfs_source_t src = node_content_source(c);
+    gateway_resolve_t r;
+    rc = gateway_path_resolve(&p, &src, &r);
+    if (rc < 0)
+        reply_unresolved(req, &p, &r, rc);
+    else
+        *out = r.cid;
+    gateway_path_clear(&p);
+    return rc;
+}
+
+static void
 route_ipfs(api_req_t *req, void *ctx)
 {
     node_content_t *c = content_of(ctx);
-    const char *rest;
     cid_t cid;
-    if (parse_cid_segment(api_req_path(req) + strlen("/ipfs/"), &cid, &rest) < 0 ||
-        (*rest && strcmp(rest, "/") != 0)) {
-        api_reply_error(req, 400, "bad_request", "want /ipfs/<cid> (paths are not supported)");
+    if (resolve_request(c, req, &cid) < 0)
         return;
-    }
     if (wants(req, "raw", "application/vnd.ipld.raw"))
         serve_raw(c, req, &cid);
     else if (wants(req, "car", "application/vnd.ipld.car"))

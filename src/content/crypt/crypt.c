@@ -141,6 +141,24 @@ crypt_key_derive(const char *passphrase, const crypt_params_t *params, crypt_key
     return 0;
 }
 
+int
+crypt_key_derive_for(const char *passphrase, const crypt_header_t *h, crypt_key_t **out)
+{
+    *out = NULL;
+    if (!passphrase || !passphrase[0])
+        return LS_EINVAL;
+    crypt_key_t *k = ls_calloc(1, sizeof *k);
+    k->params = h->params;
+    memcpy(k->salt, h->salt, sizeof k->salt);
+    int rc = crypt_derive_key(k->key, passphrase, k->salt, &k->params);
+    if (rc < 0) {
+        crypt_key_free_(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}
+
 void
 crypt_key_free_(crypt_key_t *k)
 {

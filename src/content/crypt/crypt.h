@@ -103,6 +103,12 @@ typedef struct crypt_enc_t crypt_enc_t;
  *  nonce repeats; the files share the salt). Sets `*out` and returns 0; LS_EINVAL for
  *  an empty passphrase or params out of range; LS_ENOMEM if argon2id cannot get memory. */
 int crypt_key_derive(const char *passphrase, const crypt_params_t *params, crypt_key_t **out);
+/** The key of an existing stream: argon2id(passphrase) with the salt and cost of its
+ *  parsed header `h` (borrowed), for a decoder's cache (crypt_dec_use_cache()), so the
+ *  slow derivation can run apart from the decoding (e.g. on a worker thread). A wrong
+ *  passphrase is not detected here but by the first message (LS_EPASSPHRASE). Sets
+ *  `*out` and returns 0; LS_EINVAL for an empty passphrase; LS_ENOMEM. */
+int crypt_key_derive_for(const char *passphrase, const crypt_header_t *h, crypt_key_t **out);
 void crypt_key_free_(crypt_key_t *k); /* NULL is a no-op; wipes */
 #define crypt_key_free(k) FREE_AND_NULL(crypt_key_t, crypt_key_free_, (k))
 

@@ -30,6 +30,7 @@
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 #include "node/daemon/node_content.h"
+#include "node/daemon/node_crypt.h"
 #include "node/daemon/routes_content.h"
 
 /* read() size of an import: a 256 KiB buffer stays in cache while the chunk is hashed
@@ -282,21 +283,117 @@ add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only
     api_stream_end(req);
 }
 
-/* {encrypt: true, passphrase}: derive the key once for the whole add (argon2id, on
- * the loop: ~0.1 s with the default cost). 0 (no encryption: *key NULL) or an error
- * already replied. */
+/* Check the path of an add. 1: a directory (with recursive), 0: a file opened into
+ * `*fd` with `*st` its fstat, or an error already replied. */
 static int
-add_key(api_req_t *req, json_t *body, crypt_key_t **key)
+add_open(api_req_t *req, const char *path, bool recursive, int *fd, struct stat *st)
 {
-    if (!json_flag(body, "encrypt", false))
-        return 0;
+    if (!path || path[0] != '/') {
+        api_reply_error(req, 400, "bad_request", "'path' must be an absolute local path");
+        return LS_EINVAL;
+    }
+    if (stat(path, st) < 0) {
+        api_reply_error(req, 404, "not_found", "%s: %s", path, strerror(errno));
+        return -ENOENT;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        if (recursive)
+            return 1;
+        api_reply_error(req, 400, "bad_request", "%s is a directory (use -r)", path);
+        return LS_EINVAL;
+    }
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 || fstat(*fd, st) < 0) { /* of the file opened, not the name stat() saw */
+        int rc = -errno;
+        api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return rc;
+    }
+    return 0;
+}
+
+/* An add --encrypt waiting for its key, derived once for the whole add on the worker
+ * pool (argon2id: ~0.15 s of CPU the loop would otherwise spend, node_crypt.h). The
+ * request stays unanswered meanwhile; errors before this point were replied as for a
+ * plain add, so only the import's own come after. */
+typedef struct add_wait_t {
+    content_job_t job; /* node stop: answer and forget the derivation */
+    node_content_t *c;
+    api_req_t *req;
+    node_crypt_derive_t *derive;
+    char *path; /* a directory add; NULL for a file */
+    int fd;     /* a file add: opened and fstat'ed before the wait */
+    struct stat st;
+    bool pin, only_hash;
+} add_wait_t;
+
+static void
+add_wait_free(add_wait_t *w)
+{
+    node_content_job_remove(w->c, &w->job);
+    if (w->fd >= 0)
+        close(w->fd);
+    free(w->path);
+    free(w);
+}
+
+static void
+add_wait_cancel(content_job_t *job)
+{
+    add_wait_t *w = (add_wait_t *)job;
+    node_crypt_derive_cancel(w->derive); /* the job wipes the key it makes */
+    api_reply_error(w->req, 503, "unavailable", "the node is stopping");
+    add_wait_free(w);
+}
+
+static void
+add_keyed(void *ctx, int rc, crypt_key_t *key)
+{
+    add_wait_t *w = ctx;
+    if (rc == 0 && api_req_is_gone(w->req)) { /* no stream to a gone client */
+        log_info("add --encrypt: the client went away while its key was derived");
+        rc = LS_ECLOSED;
+    }
+    if (rc < 0) {
+        api_reply_errcode(w->req, rc, "deriving the key");
+    } else if (w->path) {
+        add_dir(w->c, w->req, w->path, w->pin, w->only_hash, key);
+    } else {
+        add_file(w->c, w->req, w->fd, &w->st, w->pin, w->only_hash, key);
+        w->fd = -1; /* the add job's now */
+    }
+    crypt_key_free(key); /* wipes it; the encoders hold their own state */
+    add_wait_free(w);
+}
+
+/* {encrypt: true, passphrase}: open the path, then wait for the key (add_keyed). */
+static void
+add_encrypted(node_content_t *c, api_req_t *req, json_t *body, const char *path, bool pin,
+              bool only_hash)
+{
+    add_wait_t *w = ls_calloc(1, sizeof *w);
+    w->fd = -1;
+    int kind = add_open(req, path, json_flag(body, "recursive", false), &w->fd, &w->st);
+    if (kind < 0) {
+        free(w);
+        return;
+    }
+    w->c = c;
+    w->req = req;
+    w->path = kind == 1 ? ls_strdup(path) : NULL;
+    w->pin = pin;
+    w->only_hash = only_hash;
     const char *pass = json_string_value(json_object_get(body, "passphrase"));
-    int rc = pass && pass[0] ? crypt_key_derive(pass, NULL, key) : LS_EINVAL;
-    if (rc == LS_EINVAL)
-        api_reply_error(req, 400, "bad_request", "'encrypt' needs a non-empty 'passphrase'");
-    else if (rc < 0)
+    int rc = node_crypt_derive(c->node->pool, pass, NULL, add_keyed, w, &w->derive);
+    if (rc < 0) {
         api_reply_errcode(req, rc, "deriving the key");
-    return rc;
+        add_wait_free(w);
+        return;
+    }
+    w->job.cancel = add_wait_cancel;
+    node_content_job_add(c, &w->job);
 }
 
 static void
@@ -307,32 +404,19 @@ route_add(api_req_t *req, void *ctx)
     if (!body)
         return;
     const char *path = json_string_value(json_object_get(body, "path"));
+    const char *pass = json_string_value(json_object_get(body, "passphrase"));
     bool pin = json_flag(body, "pin", true), only_hash = json_flag(body, "only_hash", false);
-    crypt_key_t *key = NULL;
+    bool encrypt = json_flag(body, "encrypt", false);
+    int fd = -1, kind;
     struct stat st;
-    if (add_key(req, body, &key) < 0) {
-        /* add_key replied */
-    } else if (!path || path[0] != '/') {
-        api_reply_error(req, 400, "bad_request", "'path' must be an absolute local path");
-    } else if (stat(path, &st) < 0) {
-        api_reply_error(req, 404, "not_found", "%s: %s", path, strerror(errno));
-    } else if (S_ISDIR(st.st_mode)) {
-        if (json_flag(body, "recursive", false))
-            add_dir(c, req, path, pin, only_hash, key);
-        else
-            api_reply_error(req, 400, "bad_request", "%s is a directory (use -r)", path);
-    } else {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
-        } else if (fstat(fd, &st) < 0) { /* of the file opened, not the name stat() saw */
-            api_reply_error(req, 403, "forbidden", "%s: %s", path, strerror(errno));
-            close(fd);
-        } else {
-            add_file(c, req, fd, &st, pin, only_hash, key);
-        }
-    }
-    crypt_key_free(key);
+    if (encrypt && !(pass && pass[0]))
+        api_reply_error(req, 400, "bad_request", "'encrypt' needs a non-empty 'passphrase'");
+    else if (encrypt)
+        add_encrypted(c, req, body, path, pin, only_hash);
+    else if ((kind = add_open(req, path, json_flag(body, "recursive", false), &fd, &st)) == 1)
+        add_dir(c, req, path, pin, only_hash, NULL);
+    else if (kind == 0)
+        add_file(c, req, fd, &st, pin, only_hash, NULL);
     json_decref(body);
 }
 

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "lib/err/err.h"
 #include "lib/fs/fs.h"
 #include "lib/log/log.h"
@@ -137,6 +139,91 @@ export_node(export_t *e, const cid_t *cid, const char *path, int depth)
     return rc;
 }
 
+/* Export `cid` to `path` and answer. `keys`: a key derived ahead (get_wait_t), taken. */
+static void
+get_export(api_req_t *req, node_content_t *c, const cid_t *cid, const char *path,
+           const char *passphrase, crypt_key_t *keys)
+{
+    export_t e = { .c = c, .fd = -1, .passphrase = passphrase, .keys = keys };
+    int rc = export_node(&e, cid, path, 0);
+    crypt_key_free(e.keys);
+    if (rc < 0 && e.why)
+        api_reply_error(req, 422, "decrypt_failed", "%s", e.why);
+    else if (rc < 0)
+        api_reply_errcode(req, rc, rc == LS_ENOENT ? "not held here (fetch it first)" : path);
+    else
+        api_reply_json(req, 200, json_pack("{s:s, s:I}", "path", path, "bytes",
+                                           (json_int_t)e.bytes));
+}
+
+/* A get --decrypt waiting for the key of its first file, derived on the worker pool
+ * (argon2id, node_crypt.h) rather than on the loop; the export then finds it in its
+ * key cache. The request stays unanswered meanwhile. */
+typedef struct get_wait_t {
+    content_job_t job; /* node stop: answer and forget the derivation */
+    node_content_t *c;
+    api_req_t *req;
+    node_crypt_derive_t *derive;
+    cid_t cid;
+    char *path, *passphrase; /* copies; the passphrase is wiped */
+} get_wait_t;
+
+static void
+get_wait_free(get_wait_t *w)
+{
+    node_content_job_remove(w->c, &w->job);
+    sodium_memzero(w->passphrase, strlen(w->passphrase));
+    free(w->passphrase);
+    free(w->path);
+    free(w);
+}
+
+static void
+get_wait_cancel(content_job_t *job)
+{
+    get_wait_t *w = (get_wait_t *)job;
+    node_crypt_derive_cancel(w->derive); /* the job wipes the key it makes */
+    api_reply_error(w->req, 503, "unavailable", "the node is stopping");
+    get_wait_free(w);
+}
+
+static void
+get_keyed(void *ctx, int rc, crypt_key_t *key)
+{
+    get_wait_t *w = ctx;
+    if (rc < 0) /* a wrong passphrase is found by the export, as without the wait */
+        api_reply_errcode(w->req, rc, "deriving the key");
+    else
+        get_export(w->req, w->c, &w->cid, w->path, w->passphrase, key);
+    get_wait_free(w);
+}
+
+/* 0: the key is being derived (get_keyed answers); <0: nothing to derive ahead
+ * (no held encrypted file first), or the pool refused: export on the loop. */
+static int
+get_derive_ahead(api_req_t *req, node_content_t *c, const cid_t *cid, const char *path,
+                 const char *passphrase)
+{
+    crypt_header_t h;
+    int rc = node_crypt_first_header(c, cid, &h);
+    if (rc < 0)
+        return rc;
+    get_wait_t *w = ls_calloc(1, sizeof *w);
+    w->c = c;
+    w->req = req;
+    w->cid = *cid;
+    w->path = ls_strdup(path);
+    w->passphrase = ls_strdup(passphrase);
+    rc = node_crypt_derive(c->node->pool, passphrase, &h, get_keyed, w, &w->derive);
+    if (rc < 0) {
+        get_wait_free(w);
+        return rc;
+    }
+    w->job.cancel = get_wait_cancel;
+    node_content_job_add(c, &w->job);
+    return 0;
+}
+
 static void
 route_get(api_req_t *req, void *ctx)
 {
@@ -145,22 +232,11 @@ route_get(api_req_t *req, void *ctx)
     if (!req_cid(req, &cid, &body))
         return;
     const char *path = json_string_value(json_object_get(body, "path"));
-    if (!path || path[0] != '/') {
+    const char *pass = json_string_value(json_object_get(body, "passphrase"));
+    if (!path || path[0] != '/')
         api_reply_error(req, 400, "bad_request", "'path' must be an absolute local path");
-    } else {
-        export_t e = { .c = content_of(ctx), .fd = -1 };
-        e.passphrase = json_string_value(json_object_get(body, "passphrase"));
-        int rc = export_node(&e, &cid, path, 0);
-        crypt_key_free(e.keys);
-        if (rc < 0 && e.why)
-            api_reply_error(req, 422, "decrypt_failed", "%s", e.why);
-        else if (rc < 0)
-            api_reply_errcode(req, rc, rc == LS_ENOENT ? "not held here (fetch it first)"
-                                                       : path);
-        else
-            api_reply_json(req, 200, json_pack("{s:s, s:I}", "path", path, "bytes",
-                                               (json_int_t)e.bytes));
-    }
+    else if (!pass || !pass[0] || get_derive_ahead(req, content_of(ctx), &cid, path, pass) < 0)
+        get_export(req, content_of(ctx), &cid, path, pass, NULL);
     json_decref(body);
 }
 

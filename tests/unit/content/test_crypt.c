@@ -353,6 +353,45 @@ test_crypt_one_key_many_files(void **state)
     }
 }
 
+/* A key derived ahead from the stream's header (as the daemon does on a worker) is
+ * used by the decoder's cache instead of argon2id; a wrong passphrase still shows as
+ * LS_EPASSPHRASE at the first message. */
+static void
+test_crypt_key_derive_for_header(void **state)
+{
+    (void)state;
+    uint8_t p[300];
+    fill(p, sizeof p, 9);
+    buf_t ct = BUF_INIT(BUF_UNLIMITED);
+    encrypt(&cheap, "pw", p, sizeof p, 33, &ct);
+    crypt_header_t h;
+    assert_int_equal(crypt_header_parse(ct.data, ct.len, NULL, &h), 0);
+    crypt_key_t *k = NULL;
+    assert_int_equal(crypt_key_derive_for("", &h, &k), LS_EINVAL);
+    assert_null(k);
+    for (int wrong = 0; wrong < 2; wrong++) {
+        assert_int_equal(crypt_key_derive_for(wrong ? "not pw" : "pw", &h, &k), 0);
+        crypt_key_t *cache = k;
+        k = NULL;
+        buf_t back = BUF_INIT(BUF_UNLIMITED);
+        /* the decoder's own passphrase is never used: the cached key matches */
+        crypt_dec_t *d = crypt_dec_new("unused", NULL, to_buf, &back);
+        crypt_dec_use_cache(d, &cache);
+        int rc = crypt_dec_write(d, ct.data, ct.len);
+        if (rc == 0)
+            rc = crypt_dec_finish(d);
+        assert_int_equal(rc, wrong ? LS_EPASSPHRASE : 0);
+        crypt_dec_free(d);
+        if (!wrong) {
+            assert_int_equal(back.len, sizeof p);
+            assert_memory_equal(back.data, p, sizeof p);
+        }
+        crypt_key_free(cache);
+        buf_free(&back);
+    }
+    buf_free(&ct);
+}
+
 int
 main(void)
 {
@@ -368,6 +407,7 @@ main(void)
         cmocka_unit_test(test_crypt_not_encrypted),
         cmocka_unit_test(test_crypt_bad_arguments_and_sink_errors),
         cmocka_unit_test(test_crypt_one_key_many_files),
+        cmocka_unit_test(test_crypt_key_derive_for_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,11 +308,13 @@ def test_stop_while_deriving():
     check("AddressSanitizer" not in out and "LeakSanitizer" not in out, "ASan:\n%s" % out)
     for s in socks:
         s.close()
-    # the stop answered the adds still waiting for their keys (the daemon's loop has
-    # ended by then, so the 503s are logged but not flushed to the sockets)
-    for route in ("add", "get"):
-        check("POST /api/v0/%s -> 503" % route in out,
-              "no %s was waiting for its key when the node stopped:\n%s" % (route, out))
+    # the stop answered the requests still waiting for their keys (the daemon's loop
+    # has ended by then, so the 503s are logged but not flushed to the sockets). Which
+    # of them were still waiting depends on the scheduler (a get may not even have
+    # been read yet): at least one was.
+    waiting = [r for r in ("add", "get") if "POST /api/v0/%s -> 503" % r in out]
+    check(waiting, "no request was waiting for its key when the node stopped:\n%s" % out)
+    print("   waiting at the stop, answered 503: %s" % ", ".join(waiting))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@
   provider record names its gateway: findprovs shows the endpoints), is fetched by
   C from both at once: the download's per-source counts show blocks from each;
 - X, an HTTP seeder serving corrupt bytes (test.corrupt_blocks), is dropped by the
-  hash check and its trust falls; the download completes from the honest H.
+  hash check and its trust falls; the download completes from the honest H;
+- the only provider of a file's root (P) dies after C got the root: starved, C looks
+  up the providers of a block it still wants and finds D, which holds the leaves as
+  part of another file (content.provide = all), and completes from it.
 
 B is the only DHT server; the others are DHT clients with peer exchange off, so a
 connection from C to a seeder can only come from a provider record."""
@@ -15,9 +18,10 @@ import base64
 import hashlib
 import json
 import os
+import subprocess
 import time
 
-from harness import Workdir, check, fail, loopback_node, main, run, run_json
+from harness import LESTER, Workdir, check, fail, loopback_node, main, run, run_json
 
 MIB = int(os.environ.get("PROVIDE_TEST_MIB", "32"))
 STATE = {}
@@ -231,15 +235,55 @@ def test_corrupt_http_seeder_dropped():
     print("  X dropped, trust %.3f" % t["trust"])
 
 
+def test_block_providers_when_root_gone():
+    w, c, b_addr = STATE["w"], STATE["c"], STATE["b_addr"]
+    d = start_node(w, "D", boot=b_addr, extra=[("content.provide", '"all"')])
+    p = start_node(w, "P", boot=b_addr, extra=[("content.upload_rate_limit", "150000")])
+    STATE.update(d=d, p=p)
+    d_id, _ = ident(d)
+    part, whole = w.sub("part.bin"), w.sub("whole.bin")
+    make_file(part, 2, b"part")  # 8 leaves
+    with open(part, "rb") as f:
+        data = f.read()
+    with open(whole, "wb") as f:  # the same 8 leaves and one more: another root
+        f.write(data + b"x" * 262144)
+    add(d, whole)
+    wait_providers(c, raw_cid(data[262144 * 7:]), [d_id])  # D announced every block
+    cid = add(p, part)["cid"]
+    p_id, _ = ident(p)
+    wait_providers(c, cid, [p_id])
+    check(d_id not in connected(c), "C is not connected to D before the download")
+    before = run_json("bitswap", "stat", home=c.home)["blocks_recv"]
+    out = w.sub("part.out")
+    proc = subprocess.Popen([LESTER, "--home", c.home, "get", cid, "-o", out, "--json", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    end = time.time() + 60
+    while run_json("bitswap", "stat", home=c.home)["blocks_recv"] <= before:
+        check(proc.poll() is None and time.time() < end, "C got nothing from P")
+        time.sleep(0.05)
+    p.kill9()  # the root's only provider is gone; P served 150 KB/s: few leaves came
+    so, se = proc.communicate(timeout=120)
+    check(proc.returncode == 0, "get after P died failed: %s" % se)
+    check(sha(out) == sha(part), "C's copy differs")
+    res = json.loads(so)
+    src_d = sources(res).get(d_id)
+    check(src_d and src_d["blocks"] > 0, "blocks came from D: %r" % res.get("download"))
+    log = open(os.path.join(c.home, "test-daemon.out"), errors="replace").read()
+    check("looking up the providers of block" in log, "C never searched a block's providers")
+    print("  P died after %d block(s); C found D by a leaf's provider record: %d blocks" % (
+        run_json("bitswap", "stat", home=c.home)["blocks_recv"] - before - src_d["blocks"],
+        src_d["blocks"]))
+
+
 def test_shutdown():
-    for k in ("x", "h", "c", "a", "b"):
+    for k in ("d", "x", "h", "c", "a", "b"):
         n = STATE.get(k)
         if n:
             check(n.stop() == 0, "%s stops cleanly" % k)
 
 
 def cleanup():
-    for k in ("x", "h", "c", "a", "b"):
+    for k in ("p", "d", "x", "h", "c", "a", "b"):
         if STATE.get(k):
             STATE[k].close()
 
@@ -248,7 +292,8 @@ if __name__ == "__main__":
     code = 1
     try:
         main([test_found_through_the_dht, test_reprovide, test_http_seeder_and_bitswap_peer,
-              test_corrupt_http_seeder_dropped, test_shutdown])
+              test_corrupt_http_seeder_dropped, test_block_providers_when_root_gone,
+              test_shutdown])
     except SystemExit as e:
         code = e.code
     finally:

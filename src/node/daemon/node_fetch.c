@@ -14,7 +14,7 @@
  *
  * More sources: the root's providers are looked up in the DHT when the download
  * starts and again while it is starved (no block for STARVED_MS, at most every
- * FIND_EVERY_MS). Each provider is dialled — its Bitswap joins the session through
+ * FIND_EVERY_MS), every other time those of a block still wanted. Each provider is dialled — its Bitswap joins the session through
  * node_bitswap's peer scan, so slow peers are demoted and corrupt ones dropped by
  * the session — and the HTTP endpoints of its signed metadata become HTTP seeders
  * of this download (node_http_seed.c), which take wants no Bitswap peer is
@@ -66,6 +66,7 @@ struct node_fetch_t {
     http_seeds_t *seeds;
     struct event *ev_find;
     node_dht_query_t *find_q;
+    cid_t find_cid; /* whose providers find_q asks for: the root, or a starving block */
     uint64_t last_block_ms, last_find_ms;
     unsigned finds;
     /* `lester get`: the file written as blocks come (node_fetch_out.c), or NULL */
@@ -157,6 +158,18 @@ cidset_remove(cidset_t *s, const cid_t *cid)
         i = j;
     }
     return true;
+}
+
+/* Some member (the first in slot order), or false if the set is empty. */
+static bool
+cidset_any(const cidset_t *s, cid_t *out)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->used[i]) {
+            *out = s->slots[i];
+            return true;
+        }
+    return false;
 }
 
 static void
@@ -346,7 +359,7 @@ providers_found(void *arg, const kad_result_t *res)
     node_net_t *net = f->g->c->node->net;
     buf_t key = BUF_INIT(MULTIHASH_MAX_DIGEST + 16);
     f->find_q = NULL;
-    multihash_encode(&f->root.hash, &key);
+    multihash_encode(&f->find_cid.hash, &key);
     size_t dialled = 0;
     for (size_t i = 0; net && net->dht && i < res->npeers; i++) {
         const kad_peer_info_t *pi = &res->peers[i];
@@ -365,6 +378,11 @@ providers_found(void *arg, const kad_result_t *res)
     http_seeds_pump(f->seeds);
 }
 
+/* The root's providers when the download starts; while it is starved, every other
+ * search asks for the providers of one block still wanted instead: its root's
+ * providers may be gone, or may never have had that part of the DAG, while other
+ * nodes hold and provide the blocks (`content.provide = all`, or a file that shares
+ * them). */
 static void
 find_providers(node_fetch_t *f)
 {
@@ -372,8 +390,15 @@ find_providers(node_fetch_t *f)
     buf_t key = BUF_INIT(MULTIHASH_MAX_DIGEST + 16);
     int rc = LS_ENOENT;
     f->last_find_ms = clock_mono_ms();
-    f->finds++;
-    if (net && net->dht && multihash_encode(&f->root.hash, &key) == 0)
+    if (f->finds++ % 2 == 0 || !cidset_any(&f->pending, &f->find_cid))
+        f->find_cid = f->root;
+    if (!cid_equal(&f->find_cid, &f->root)) {
+        buf_t c = BUF_INIT(256);
+        cid_to_string(&f->find_cid, &c);
+        log_info("starved: looking up the providers of block %s", buf_cstr(&c));
+        buf_free(&c);
+    }
+    if (net && net->dht && multihash_encode(&f->find_cid.hash, &key) == 0)
         f->find_q = node_dht_find_providers(net->dht, key.data, key.len, FIND_MAX_PROVIDERS,
                                             providers_found, f, &rc);
     if (!f->find_q)

@@ -164,11 +164,12 @@ uint8_t *blockstore_put_buffer(blockstore_t *bs, size_t len);
  *  user's file). `dfd`: an O_DIRECT descriptor of the same file, used when offset
  *  and length are multiples of 4096, or -1. 0 if queued; LS_ENOENT if the last put
  *  did not append these bytes or they are already written: write them yourself.
- *  Both descriptors must stay open until blockstore_tee_wait(). */
+ *  Both descriptors must stay open until blockstore_tee_wait(bs, fd). */
 int blockstore_tee_last(blockstore_t *bs, const cid_t *cid, size_t len, int fd, int dfd,
                         uint64_t off);
-/** Wait for every queued tee write. 0, or the first one's error (-errno). */
-int blockstore_tee_wait(blockstore_t *bs);
+/** Wait for every queued tee write. 0, or the first error of one into `fd` (the
+ *  buffered descriptor given to blockstore_tee_last) since the last call for it. */
+int blockstore_tee_wait(blockstore_t *bs, int fd);
 
 /** Append the block `cid` to `out`. The bytes are verified against the multihash:
  *  a block damaged on disk is moved to quarantine/, dropped from the index and

@@ -230,9 +230,9 @@ void bs_writer_commit(bs_writer_t *w, size_t n);
  *  thread. 0, or LS_ENOENT if `p` is not in that stage (write them yourself). The
  *  descriptors must stay open until bs_writer_tee_result(). */
 int bs_writer_tee(bs_writer_t *w, const uint8_t *p, size_t len, int fd, int dfd, uint64_t off);
-/** Wait for everything staged; the first tee write error since the last call
- *  (-errno), or 0. */
-int bs_writer_tee_result(bs_writer_t *w);
+/** Wait for everything staged; the first error of a tee into file `fd` since the
+ *  last call for it (-errno), or 0. */
+int bs_writer_tee_result(bs_writer_t *w, int fd);
 /** The `len` bytes at `off` of `fd` if the stage being filled holds them (not yet
  *  written), else NULL. Valid until the next reserve. */
 const uint8_t *bs_writer_peek(bs_writer_t *w, int fd, uint64_t off, size_t len);

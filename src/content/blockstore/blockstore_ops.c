@@ -116,9 +116,9 @@ blockstore_tee_last(blockstore_t *bs, const cid_t *cid, size_t len, int fd, int 
 }
 
 int
-blockstore_tee_wait(blockstore_t *bs)
+blockstore_tee_wait(blockstore_t *bs, int fd)
 {
-    return bs->writer ? bs_writer_tee_result(bs->writer) : 0;
+    return bs->writer ? bs_writer_tee_result(bs->writer, fd) : 0;
 }
 
 /* The bytes failed their hash check: keep them for inspection, forget the block. */

@@ -42,6 +42,7 @@
 #include "lib/fs/fs.h"
 
 #define WRITER_STAGES 3
+#define TEE_ERRS 16
 #define STAGE_BYTES ((size_t)4 << 20)
 #define PAGE_DOWN(x) ((x) & ~(uint64_t)(BS_DIO_ALIGN - 1))
 #define PAGE_UP(x) PAGE_DOWN((x) + BS_DIO_ALIGN - 1)
@@ -76,7 +77,14 @@ struct bs_writer_t {
      * than the pack: in parallel with it). A stage is free when both are past it. */
     uint64_t queued, packed, teed;
     bool stop;
-    int err, tee_err; /* the first errors since the last drain / tee_result */
+    int err; /* the first pack write error since the last drain */
+    /* the first tee write error of each file (its descriptor) since its tee_result:
+     * downloads running side by side must not see each other's errors */
+    struct {
+        int fd, err;
+    } tee_errs[TEE_ERRS];
+    size_t ntee_errs;
+    int tee_err_lost; /* an error for a file the table had no room for: every file's */
     atomic_bool no_direct; /* a direct write was refused: buffered from now on */
     /* the loop's */
     bool filling; /* stage number `queued` is being filled */
@@ -161,10 +169,24 @@ tee_aligned(const stage_t *s, const tee_t *t)
     return t->dfd >= 0 && ((uintptr_t)(s->buf + t->pos) | t->off | t->len) % BS_DIO_ALIGN == 0;
 }
 
+/* Keep the first tee error of file `fd` (the lock held). */
+static void
+note_tee_err(bs_writer_t *w, int fd, int err)
+{
+    for (size_t i = 0; i < w->ntee_errs; i++)
+        if (w->tee_errs[i].fd == fd)
+            return;
+    if (w->ntee_errs < TEE_ERRS) {
+        w->tee_errs[w->ntee_errs].fd = fd;
+        w->tee_errs[w->ntee_errs++].err = err;
+    } else if (!w->tee_err_lost) {
+        w->tee_err_lost = err;
+    }
+}
+
 static int
 write_tees(bs_writer_t *w, stage_t *s)
 {
-    int rc = 0;
     for (size_t i = 0, n; i < s->ntees; i += n) {
         const tee_t *t = &s->tees[i];
         struct iovec iov[TEE_RUN] = {{s->buf + t->pos, t->len}};
@@ -183,10 +205,13 @@ write_tees(bs_writer_t *w, stage_t *s)
             n = 0;
             continue;
         }
-        if (trc < 0 && rc == 0)
-            rc = trc;
+        if (trc < 0) {
+            pthread_mutex_lock(&w->mu);
+            note_tee_err(w, t->fd, trc);
+            pthread_mutex_unlock(&w->mu);
+        }
     }
-    return rc;
+    return 0; /* errors go to their files (bs_writer_tee_result) */
 }
 
 static uint64_t
@@ -230,7 +255,8 @@ static void *
 tee_main(void *arg)
 {
     bs_writer_t *w = arg;
-    steps(w, &w->teed, &w->tee_err, write_tees);
+    int unused = 0;
+    steps(w, &w->teed, &unused, write_tees);
     return NULL;
 }
 
@@ -420,12 +446,17 @@ bs_writer_drain(bs_writer_t *w)
 }
 
 int
-bs_writer_tee_result(bs_writer_t *w)
+bs_writer_tee_result(bs_writer_t *w, int fd)
 {
     flush_all(w);
     pthread_mutex_lock(&w->mu);
-    int rc = w->tee_err;
-    w->tee_err = 0;
+    int rc = w->tee_err_lost;
+    for (size_t i = 0; i < w->ntee_errs; i++)
+        if (w->tee_errs[i].fd == fd) {
+            rc = w->tee_errs[i].err;
+            w->tee_errs[i] = w->tee_errs[--w->ntee_errs];
+            break;
+        }
     pthread_mutex_unlock(&w->mu);
     return rc;
 }

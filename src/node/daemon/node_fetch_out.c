@@ -167,7 +167,7 @@ fetch_out_new(const char *path, const cid_t *root, blockstore_t *bs, bool direct
 static int
 close_part(fetch_out_t *o)
 {
-    int rc = o->bs && o->fd >= 0 ? blockstore_tee_wait(o->bs) : 0;
+    int rc = o->bs && o->fd >= 0 ? blockstore_tee_wait(o->bs, o->fd) : 0;
     if (o->dfd >= 0)
         close(o->dfd);
     if (o->fd >= 0 && close(o->fd) < 0 && rc == 0)
@@ -312,8 +312,11 @@ fetch_out_finish(fetch_out_t *o, int err)
     if (!o || o->disabled || o->fd < 0)
         return false;
     bool complete = err == 0 && o->n == 0 && o->written == o->filesize;
-    /* durable before it takes its name: a crash never leaves a short file there */
-    int rc = complete && fdatasync(o->fd) < 0 ? -errno : 0;
+    /* durable before it takes its name, the writer's tees included: a crash never
+     * leaves a short file there */
+    int rc = o->bs ? blockstore_tee_wait(o->bs, o->fd) : 0;
+    if (rc == 0 && complete && fdatasync(o->fd) < 0)
+        rc = -errno;
     int rc2 = close_part(o);
     if (complete && rc == 0 && rc2 == 0 && rename(o->part, o->path) == 0)
         return true;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -173,7 +174,7 @@ test_tee_last(void **state)
     assert_int_equal(blockstore_tee_last(f->bs, &a, 262144, fd, dfd, 0), LS_ENOENT);
     assert_int_equal(blockstore_put(f->bs, &c, dc, 262144), 0);
     assert_int_equal(blockstore_tee_last(f->bs, &c, 262144, fd, dfd, 2 * 262144 + 1000), 0);
-    assert_int_equal(blockstore_tee_wait(f->bs), 0);
+    assert_int_equal(blockstore_tee_wait(f->bs, fd), 0);
     assert_int_equal(blockstore_batch_commit(f->bs), 0);
     close(fd);
     if (dfd >= 0)
@@ -236,6 +237,40 @@ test_reader_closed_packs(void **state)
         fx_assert_block(f->bs, i, 100003 + i * 911);
 }
 
+/* A tee that fails is reported to its own file's wait only: two downloads side by
+ * side must not see each other's write errors. */
+static void
+test_tee_errors_per_file(void **state)
+{
+    fixture_t *f = *state;
+    char good_path[PATH_MAX], bad_path[PATH_MAX];
+    snprintf(good_path, sizeof good_path, "%s/good.bin", f->dir);
+    snprintf(bad_path, sizeof bad_path, "%s/bad.bin", f->dir);
+    int good = open(good_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(good >= 0);
+    assert_int_equal(fs_write_atomic(bad_path, "x", 1, 0644), 0);
+    int bad = open(bad_path, O_RDONLY | O_CLOEXEC); /* writes to it fail: EBADF */
+    assert_true(bad >= 0);
+    cid_t a;
+    uint8_t *da = fx_block(7, 100003, &a);
+    assert_int_equal(blockstore_batch_begin(f->bs), 0);
+    assert_int_equal(blockstore_put(f->bs, &a, da, 100003), 0);
+    assert_int_equal(blockstore_tee_last(f->bs, &a, 100003, bad, -1, 0), 0);
+    assert_int_equal(blockstore_tee_last(f->bs, &a, 100003, good, -1, 0), 0);
+    assert_int_equal(blockstore_tee_wait(f->bs, good), 0);
+    assert_int_equal(blockstore_tee_wait(f->bs, bad), -EBADF);
+    assert_int_equal(blockstore_tee_wait(f->bs, bad), 0); /* reported once */
+    assert_int_equal(blockstore_batch_commit(f->bs), 0);
+    close(good);
+    close(bad);
+    buf_t got = BUF_INIT(BUF_UNLIMITED);
+    assert_int_equal(fs_read_all(good_path, 1 << 20, &got), 0);
+    assert_int_equal(got.len, 100003);
+    assert_memory_equal(got.data, da, 100003);
+    buf_free(&got);
+    free(da);
+}
+
 static void
 test_filler_codec(void **state)
 {
@@ -264,6 +299,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hot_and_direct_mixed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_repair_walks_fillers, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_tee_last, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tee_errors_per_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reader_closed_packs, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,7 +144,12 @@ any_capacity(bitswap_session_t *s)
 
 /* ---- assigning wants ---- */
 
-/* Announce `w` as want-have to a few usable 1.2.0 peers not yet asked. */
+/* Announce `w` as want-have to a few usable 1.2.0 peers not yet asked, to learn
+ * who else holds it. Peers that have delivered blocks to this session are skipped:
+ * they most likely hold the rest of the DAG too, and asking each of them about
+ * every block (then cancelling) doubled the messages of a download from two
+ * seeders; if the peer asked for the block has not got it (DONT_HAVE, timeout), the
+ * want goes to the next candidate anyway. */
 static void
 broadcast_have(bitswap_session_t *s, bitswap_want_t *w, uint64_t usable_peers)
 {
@@ -153,7 +158,8 @@ broadcast_have(bitswap_session_t *s, bitswap_want_t *w, uint64_t usable_peers)
     for (unsigned k = 0; k < BITSWAP_SESSION_MAX_PEERS && sent < HAVE_FANOUT; k++) {
         unsigned i = (k + s->rr) % BITSWAP_SESSION_MAX_PEERS;
         bitswap_peer_t *p = s->peers[i].peer;
-        if (!(usable_peers & BIT(i)) || (w->asked & BIT(i)) || p->version < BITSWAP_V120)
+        if (!(usable_peers & BIT(i)) || (w->asked & BIT(i)) || p->version < BITSWAP_V120 ||
+            s->peers[i].blocks > 0)
             continue;
         bitswap_outbox(s->bs, p, &w->cid, BITSWAP_WANT_HAVE, false);
         w->asked |= BIT(i);

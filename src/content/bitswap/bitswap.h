@@ -18,7 +18,8 @@
  *
  * Fetching: a session has peers and wanted CIDs. Each CID is sent as want-block to
  * the best session peer (by measured latency and load) and, the first time, as
- * want-have to the other 1.2.0 peers to learn who else has it. HAVE steers retries,
+ * want-have to the other 1.2.0 peers that have not delivered blocks to the session
+ * yet, to learn who else has it. HAVE steers retries,
  * DONT_HAVE and timeouts move a want to another peer; a peer that times out
  * repeatedly is demoted, one that sends a block whose hash matches nothing wanted is
  * reported (BITSWAP_EVENT_BAD_BLOCK) and dropped from its sessions. Every block is

@@ -202,8 +202,6 @@ void bs_pack_rewind(blockstore_t *bs);
 /** Append the `size` bytes at `loc` to `out`. 0, LS_ECORRUPT if the pack is short,
  *  LS_ETOOBIG if `out` is full, -errno. */
 int bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out);
-/** A read descriptor for pack `id` (cached; do not close it). fd or -errno. */
-int bs_pack_fd(blockstore_t *bs, int64_t id);
 /** Close the cached descriptor of pack `id`, if any (before unlinking it). */
 void bs_pack_forget(blockstore_t *bs, int64_t id);
 /** Keep the bytes of a block that failed its hash check in quarantine/. */
@@ -258,6 +256,8 @@ void bs_reader_free_(bs_reader_t *r);
  *  LS_ECORRUPT if the pack ends early; -errno. */
 int bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t off,
                    size_t len, uint8_t *dst);
+/** Extents read from the disk so far (for tests and diagnostics). */
+uint64_t bs_reader_loads(bs_reader_t *r);
 /** Drop every extent of pack `id` (before it is unlinked). NULL is a no-op. */
 void bs_reader_forget(bs_reader_t *r, int64_t id);
 

@@ -190,26 +190,17 @@ cached_fd(blockstore_t *bs, int64_t id)
     return slot;
 }
 
-int
-bs_pack_fd(blockstore_t *bs, int64_t id)
-{
-    if (id == bs->cur_pack && bs->cur_fd >= 0)
-        return bs->cur_fd;
-    bs_packfd_t *c = cached_fd(bs, id);
-    return c ? c->fd : -errno;
-}
-
-/* An O_DIRECT descriptor of closed pack `id`, or -1 (none: read buffered). */
+/* The O_DIRECT descriptor of a closed pack's slot, opened on first use; -1 if
+ * refused (read buffered). */
 static int
-pack_dfd(blockstore_t *bs, int64_t id)
+slot_dfd(blockstore_t *bs, bs_packfd_t *c)
 {
-    bs_packfd_t *c = id == bs->cur_pack ? NULL : cached_fd(bs, id);
-    if (c && c->dfd < 0) {
+    if (c->dfd < 0) {
         char path[PATH_MAX];
-        if (bs_pack_path(bs, id, path) == 0)
+        if (bs_pack_path(bs, c->id, path) == 0)
             c->dfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
     }
-    return c ? c->dfd : -1;
+    return c->dfd;
 }
 
 void
@@ -466,19 +457,16 @@ bs_pack_lend(blockstore_t *bs, size_t len)
     return p + pad + hlen; /* (the importer's: hot, blockstore_put_hot) */
 }
 
-/* Bytes of a closed pack: through the page cache if it holds them all (mincore()
- * asks without reading; a RWF_NOWAIT read would start the kernel's readahead),
- * else through the reader's direct extents (blockstore_reader.c). 1 if read, 0 to
- * read them buffered, or an error. */
+/* Bytes of a closed pack (its slot `c`): through the page cache if it holds them
+ * all (mincore() asks without reading; a RWF_NOWAIT read would start the kernel's
+ * readahead), else through the reader's direct extents (blockstore_reader.c). 1 if
+ * read, 0 to read them buffered, or an error. */
 static int
-read_closed(blockstore_t *bs, const bs_loc_t *loc, size_t size, uint8_t *dst)
+read_closed(blockstore_t *bs, bs_packfd_t *c, const bs_loc_t *loc, size_t size, uint8_t *dst)
 {
-    if (!bs->reader || loc->pack == bs->cur_pack)
-        return 0;
-    bs_packfd_t *c = cached_fd(bs, loc->pack);
-    if (!c || in_page_cache(c, loc->off, size))
+    if (!bs->reader || in_page_cache(c, loc->off, size))
         return 0; /* (written hot, or read by someone else lately) */
-    int dfd = pack_dfd(bs, loc->pack);
+    int dfd = slot_dfd(bs, c);
     if (dfd < 0)
         return 0;
     int rc = bs_reader_read(bs->reader, loc->pack, dfd, c->map_len ? c->map_len : UINT64_MAX,
@@ -499,30 +487,26 @@ bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out)
         if (rc < 0)
             return rc;
     }
-    int fd = bs_pack_fd(bs, loc->pack);
+    bs_packfd_t *c = NULL; /* a closed pack's cached descriptors */
+    int fd = bs->cur_fd;
+    if (loc->pack != bs->cur_pack) {
+        c = cached_fd(bs, loc->pack);
+        fd = c ? c->fd : -errno;
+    }
     if (fd < 0)
         return fd == -ENOENT ? LS_ECORRUPT : fd;
     size_t old = out->len;
     uint8_t *dst = size ? buf_extend(out, (size_t)size) : NULL;
     if (size && !dst)
         return LS_ETOOBIG;
-    int rc = size ? read_closed(bs, loc, (size_t)size, dst) : 1;
-    if (rc != 0) {
-        if (rc < 0)
-            buf_truncate(out, old);
-        return rc < 0 ? rc : 0;
+    int rc = c && size ? read_closed(bs, c, loc, (size_t)size, dst) : 0;
+    if (rc == 0 && size) {
+        ssize_t n = fs_pread_full(fd, dst, (size_t)size, loc->off);
+        rc = n < 0 ? (int)n : (uint64_t)n < size ? LS_ECORRUPT : 1; /* short: the pack ends early */
     }
-    for (uint64_t got = 0; got < size;) {
-        ssize_t n = pread(fd, dst + got, (size_t)(size - got), (off_t)(loc->off + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            buf_truncate(out, old);
-            return n < 0 ? -errno : LS_ECORRUPT; /* the pack ends early */
-        }
-        got += (uint64_t)n;
-    }
-    return 0;
+    if (rc < 0)
+        buf_truncate(out, old);
+    return rc < 0 ? rc : 0;
 }
 
 void

@@ -19,6 +19,7 @@
 
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
+#include "lib/fs/fs.h"
 #include "lib/log/log.h"
 
 typedef struct pack_file_t {
@@ -161,23 +162,6 @@ bs_pack_check_rows(blockstore_t *bs, blockstore_repair_t *rep)
     return rc;
 }
 
-static int
-read_at(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (int)got;
-}
-
 /* Index one verified record found past the committed length. */
 static int
 adopt_record(blockstore_t *bs, const bs_record_t *r, int64_t pack, uint64_t off,
@@ -208,9 +192,9 @@ scan_tail(blockstore_t *bs, int fd, int64_t pack, uint64_t pos, uint64_t fsize,
     int rc = 0;
     while (pos < fsize) {
         bs_record_t r;
-        int n = read_at(fd, hdr, sizeof hdr, pos);
+        ssize_t n = fs_pread_full(fd, hdr, sizeof hdr, pos);
         if (n < 0) {
-            rc = n;
+            rc = (int)n;
             break;
         }
         int fill = bs_filler_decode(hdr, (size_t)n);
@@ -225,7 +209,7 @@ scan_tail(blockstore_t *bs, int fd, int64_t pack, uint64_t pos, uint64_t fsize,
             break; /* torn or damaged: the tail ends here */
         buf_clear(&data);
         uint8_t *dst = r.len ? buf_extend(&data, r.len) : NULL;
-        if (r.len && (!dst || read_at(fd, dst, r.len, pos + r.hdr_len) != (int)r.len))
+        if (r.len && (!dst || fs_pread_full(fd, dst, r.len, pos + r.hdr_len) != (ssize_t)r.len))
             break;
         if (!multihash_verify(&r.mh, data.data, r.len))
             break;

@@ -47,6 +47,7 @@ struct bs_reader_t {
     ext_t ext[NEXT];
     bool stop;
     uint64_t tick;
+    uint64_t loads; /* extents read from the disk, by the loop or the thread */
     atomic_bool refused; /* a direct read failed with EINVAL: callers read buffered */
 };
 
@@ -95,6 +96,7 @@ reader_main(void *arg)
         close(fd);
         pthread_mutex_lock(&r->mu);
         e->fd = -1;
+        r->loads++;
         e->n = n > 0 ? (size_t)n : 0;
         e->state = n > 0 ? EXT_READY : EXT_EMPTY;
         pthread_cond_broadcast(&r->done);
@@ -198,6 +200,7 @@ acquire(bs_reader_t *r, int64_t id, int dfd, uint64_t k, size_t need, int *rc)
     pthread_mutex_unlock(&r->mu);
     ssize_t n = load(r, e, dfd);
     pthread_mutex_lock(&r->mu);
+    r->loads++;
     e->n = n > 0 ? (size_t)n : 0;
     e->state = n > 0 ? EXT_READY : EXT_EMPTY;
     pthread_cond_broadcast(&r->done);
@@ -270,4 +273,13 @@ bs_reader_forget(bs_reader_t *r, int64_t id)
         e->state = EXT_EMPTY;
     }
     pthread_mutex_unlock(&r->mu);
+}
+
+uint64_t
+bs_reader_loads(bs_reader_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    uint64_t n = r->loads;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }

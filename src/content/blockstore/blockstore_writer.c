@@ -351,8 +351,7 @@ carry_page(bs_writer_t *w, stage_t *s, int fd, uint64_t off)
         return 0;
     }
     wait_queued(w, 0);
-    ssize_t n = pread(fd, s->buf, part, (off_t)(off - part));
-    return n == (ssize_t)part ? 0 : -1;
+    return fs_pread_full(fd, s->buf, part, off - part) == (ssize_t)part ? 0 : -1;
 }
 
 static stage_t *

@@ -48,6 +48,24 @@ fs_pwrite_full(int fd, const void *data, size_t len, uint64_t off)
     return 0;
 }
 
+ssize_t
+fs_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break; /* the end of the file */
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
 int
 fs_pwritev_full(int fd, struct iovec *iov, int n, uint64_t off)
 {

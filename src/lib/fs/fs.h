@@ -18,6 +18,9 @@ int fs_write_full(int fd, const void *data, size_t len);
 /** pwrite all `len` bytes at `off` of `fd`, retrying short writes and EINTR. 0 or
  *  -errno (-EIO if the kernel wrote nothing). */
 int fs_pwrite_full(int fd, const void *data, size_t len, uint64_t off);
+/** pread up to `len` bytes at `off`, retrying short reads and EINTR until the end
+ *  of the file. Returns the bytes read (fewer than `len` only at the end) or -errno. */
+ssize_t fs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 struct iovec;
 /** pwritev all of `iov[0..n)` at `off`, retrying short writes and EINTR (the array
  *  is modified: it tracks what is left). 0 or -errno. */

@@ -162,12 +162,14 @@ fetch_out_new(const char *path, const cid_t *root, blockstore_t *bs, bool direct
     return o;
 }
 
-/* Wait for the writes the store's writer makes for us; close both descriptors. 0 or
- * the first error (-errno). */
+/* Wait for the writes the store's writer makes for us, fdatasync if `sync`, close
+ * both descriptors. 0 or the first error (-errno). */
 static int
-close_part(fetch_out_t *o)
+close_part(fetch_out_t *o, bool sync)
 {
     int rc = o->bs && o->fd >= 0 ? blockstore_tee_wait(o->bs, o->fd) : 0;
+    if (rc == 0 && sync && fdatasync(o->fd) < 0)
+        rc = -errno;
     if (o->dfd >= 0)
         close(o->dfd);
     if (o->fd >= 0 && close(o->fd) < 0 && rc == 0)
@@ -180,7 +182,7 @@ static void
 disable(fetch_out_t *o)
 {
     if (o->fd >= 0) {
-        close_part(o);
+        close_part(o, false);
         unlink(o->part);
     }
     o->disabled = true;
@@ -314,11 +316,8 @@ fetch_out_finish(fetch_out_t *o, int err)
     bool complete = err == 0 && o->n == 0 && o->written == o->filesize;
     /* durable before it takes its name, the writer's tees included: a crash never
      * leaves a short file there */
-    int rc = o->bs ? blockstore_tee_wait(o->bs, o->fd) : 0;
-    if (rc == 0 && complete && fdatasync(o->fd) < 0)
-        rc = -errno;
-    int rc2 = close_part(o);
-    if (complete && rc == 0 && rc2 == 0 && rename(o->part, o->path) == 0)
+    int rc = close_part(o, complete);
+    if (complete && rc == 0 && rename(o->part, o->path) == 0)
         return true;
     unlink(o->part);
     o->disabled = true;

@@ -16,7 +16,6 @@
 Usage: bench_content.py BUILD_DIR TMP_DIR   (env CONTENT_MIB=1024, HELIA_MIB=256, CONTENT_CAP_MBPS,
        CONTENT_PARTS="lester aria2 helia" to run only some of them while iterating)
 Prints one `key value=...` line per figure (scripts/bench.sh style)."""
-import hashlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ os.environ["LESTER_BIN"] = os.path.join(BUILD, "lester")
 os.environ["LESTER_TEST_TMP"] = TMP
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
-from harness import Workdir, loopback_node, run, run_json  # noqa: E402
+from harness import Workdir, loopback_node, run, run_json, sha256_file as sha  # noqa: E402
 
 MIB = int(os.environ.get("CONTENT_MIB", "1024"))
 HELIA_MIB = int(os.environ.get("HELIA_MIB", "256"))
@@ -49,14 +48,6 @@ def make_file(path, mib):
     with open(path, "wb") as f:
         for _ in range(mib):
             f.write(os.urandom(1 << 20))
-
-
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def timed(cmd, **kw):

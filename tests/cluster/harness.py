@@ -1,6 +1,7 @@
 """Cluster-test harness: real `lester` processes on loopback, driven through the
 CLI and the HTTP API exactly as a user drives them. Standard library only."""
 import json
+import hashlib
 import os
 import shutil
 import signal
@@ -186,6 +187,39 @@ def loopback_node(workdir, name, env=None, init_args=()):
     n.config_set("api.port", "0")
     n.config_set("swarm.listen", '["/ip4/127.0.0.1/tcp/0"]')
     return n
+
+
+def sha256_file(path):
+    """Hex SHA-256 of a file, read 1 MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_file(path, data):
+    """Write `data` to `path`, creating its directory."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def run_tests(tests, state):
+    """main(tests), then kill every Node left in `state` and, if all passed, remove
+    its Workdir `state["w"]` (a failed run keeps it for a look). Exits like main."""
+    code = 1
+    try:
+        main(tests)
+    except SystemExit as e:
+        code = e.code
+    finally:
+        for v in state.values():
+            if isinstance(v, Node):
+                v.close()
+        if code == 0 and "w" in state:
+            state["w"].cleanup()
+    raise SystemExit(code)
 
 
 def main(tests):

@@ -15,7 +15,8 @@ import subprocess
 import time
 import urllib.request
 
-from harness import LESTER, Workdir, check, fail, loopback_node, main, run, run_json
+from harness import (LESTER, Workdir, check, fail, loopback_node, run, run_json, run_tests,
+                     sha256_file as sha)
 
 SIZE_MIB = int(os.environ.get("CONTENT_TEST_MIB", "64"))
 STATE = {}
@@ -29,14 +30,6 @@ def make_file(path, mib):
             seed = hashlib.sha256(b"lester-content-%d" % i).digest()
             block = seed * (262144 // 32)
             f.write(block[:262144 - 1] + bytes([i & 0xff]))
-
-
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def addr(node):
@@ -222,16 +215,5 @@ def test_gateway():
 
 
 if __name__ == "__main__":
-    code = 1
-    try:
-        main([test_add_and_fetch, test_two_sources, test_seeder_killed, test_resume_after_kill,
-              test_corrupt_peer, test_gateway])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        for k in "abcde":
-            if k in STATE:
-                STATE[k].close()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([test_add_and_fetch, test_two_sources, test_seeder_killed, test_resume_after_kill,
+               test_corrupt_peer, test_gateway], STATE)

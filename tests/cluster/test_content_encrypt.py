@@ -23,7 +23,8 @@ import subprocess
 import threading
 import time
 
-from harness import LESTER, Workdir, check, fail, loopback_node, main, run, run_json
+from harness import (LESTER, Workdir, check, loopback_node, run, run_json, run_tests,
+                     write_file as write)
 
 STATE = {}
 MAGIC = b"LSENC\x01"
@@ -37,11 +38,6 @@ def make_bytes(n, salt):
         out += hashlib.sha256(b"%s-%d" % (salt, i)).digest()
         i += 1
     return bytes(out[:n])
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def read(path):
@@ -318,19 +314,8 @@ def test_stop_while_deriving():
 
 
 if __name__ == "__main__":
-    code = 1
-    try:
-        main([test_setup_and_add, test_get_decrypt_right_passphrase, test_cat_decrypt_bytes,
-              test_get_decrypt_wrong_passphrase, test_get_without_decrypt_is_ciphertext,
-              test_tampered_and_truncated, test_directory, test_loop_responsive_while_deriving,
-              test_loop_responsive_while_decrypting,
-              test_client_gone_while_deriving, test_stop_while_deriving])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        for k in "ab":
-            if k in STATE:
-                STATE[k].close()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([test_setup_and_add, test_get_decrypt_right_passphrase, test_cat_decrypt_bytes,
+               test_get_decrypt_wrong_passphrase, test_get_without_decrypt_is_ciphertext,
+               test_tampered_and_truncated, test_directory, test_loop_responsive_while_deriving,
+               test_loop_responsive_while_decrypting,
+               test_client_gone_while_deriving, test_stop_while_deriving], STATE)

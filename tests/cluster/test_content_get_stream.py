@@ -18,22 +18,10 @@ import os
 import subprocess
 import time
 
-from harness import LESTER, Workdir, check, loopback_node, main, run, run_json
+from harness import (LESTER, Workdir, check, loopback_node, run, run_json, run_tests,
+                     sha256_file as sha, write_file as write)
 
 STATE = {}
-
-
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def add(path, *flags):
@@ -192,17 +180,6 @@ def test_unfinished_download():
 
 
 if __name__ == "__main__":
-    code = 1
-    try:
-        main([test_setup, test_file_streamed, test_repeated_leaves, test_tiny_files,
-              test_directory_exported, test_output_is_a_directory, test_upload_rate_limit,
-              test_unfinished_download])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        for k in "ab":
-            if k in STATE:
-                STATE[k].close()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([test_setup, test_file_streamed, test_repeated_leaves, test_tiny_files,
+               test_directory_exported, test_output_is_a_directory, test_upload_rate_limit,
+               test_unfinished_download], STATE)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 
-from harness import Workdir, check, loopback_node, main, run, run_json
+from harness import Workdir, check, loopback_node, run, run_json, run_tests, write_file as write
 
 HAMT_ENTRIES = int(os.environ.get("LS_TEST_HAMT_ENTRIES", "6000"))
 STATE = {}
@@ -23,12 +23,6 @@ def raw_cid(data):
     """CIDv1, raw codec, sha2-256, base32: a file of one chunk."""
     b = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
     return "b" + base64.b32encode(b).decode().lower().rstrip("=")
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def table(stdout):
@@ -141,21 +135,6 @@ def test_shutdown():
         check(STATE[k].stop() == 0, "%s stops cleanly" % k)
 
 
-def cleanup():
-    for k in ("a", "b"):
-        if STATE.get(k):
-            STATE[k].close()
-
-
 if __name__ == "__main__":
-    code = 1
-    try:
-        main([test_setup, test_ls_directory, test_ls_hamt, test_ls_errors, test_ls_fetch,
-              test_shutdown])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        cleanup()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([test_setup, test_ls_directory, test_ls_hamt, test_ls_errors, test_ls_fetch,
+               test_shutdown], STATE)

@@ -21,7 +21,8 @@ import os
 import subprocess
 import time
 
-from harness import LESTER, Workdir, check, fail, loopback_node, main, run, run_json
+from harness import (LESTER, Workdir, check, fail, loopback_node, run, run_json, run_tests,
+                     sha256_file as sha)
 
 MIB = int(os.environ.get("PROVIDE_TEST_MIB", "32"))
 STATE = {}
@@ -32,11 +33,6 @@ def make_file(path, mib, tag):
         for i in range(mib * 4):
             seed = hashlib.sha256(b"%s-%d" % (tag, i)).digest()
             f.write(seed * (262144 // 32))
-
-
-def sha(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def raw_cid(data):
@@ -282,22 +278,7 @@ def test_shutdown():
             check(n.stop() == 0, "%s stops cleanly" % k)
 
 
-def cleanup():
-    for k in ("p", "d", "x", "h", "c", "a", "b"):
-        if STATE.get(k):
-            STATE[k].close()
-
-
 if __name__ == "__main__":
-    code = 1
-    try:
-        main([test_found_through_the_dht, test_reprovide, test_http_seeder_and_bitswap_peer,
-              test_corrupt_http_seeder_dropped, test_block_providers_when_root_gone,
-              test_shutdown])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        cleanup()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([test_found_through_the_dht, test_reprovide, test_http_seeder_and_bitswap_peer,
+               test_corrupt_http_seeder_dropped, test_block_providers_when_root_gone,
+               test_shutdown], STATE)

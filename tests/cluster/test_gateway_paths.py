@@ -11,23 +11,16 @@
 - 400 for an empty segment, ".", "..", escapes that are malformed or decode to NUL
   or '/', a bad CID.
 Raw paths go over http.client so that nothing on the client side normalises them."""
-import hashlib
 import http.client
 import json
 import os
 import urllib.parse
 
-from harness import Workdir, check, loopback_node, main, run, run_json
+from harness import Workdir, check, loopback_node, run, run_json, run_tests, write_file as write
 
 HAMT_ENTRIES = int(os.environ.get("GW_TEST_HAMT_ENTRIES", "1000"))
 ODD_NAME = "with space ü €.txt"
 STATE = {}
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
 
 
 def long_name(i):
@@ -200,21 +193,7 @@ def test_shutdown():
     check(STATE["a"].stop() == 0, "daemon exits 0")
 
 
-def cleanup():
-    if STATE.get("a"):
-        STATE["a"].close()
-
-
 if __name__ == "__main__":
-    code = 1
-    try:
-        main([test_setup, test_nested_file, test_range_on_path, test_car_on_path,
-              test_hamt_file, test_percent_encoded, test_directory_path, test_not_found,
-              test_bad_paths, test_shutdown])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        cleanup()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([test_setup, test_nested_file, test_range_on_path, test_car_on_path,
+               test_hamt_file, test_percent_encoded, test_directory_path, test_not_found,
+               test_bad_paths, test_shutdown], STATE)

@@ -36,6 +36,7 @@ bitswap_config_default(bitswap_config_t *cfg)
         .rebroadcast_ms = 5000,
         .max_failures = 3,
         .max_peers = 4096,
+        .verify_helpers = (int32_t)fanout_auto_helpers(3),
     };
 }
 
@@ -60,6 +61,7 @@ fill_config(bitswap_config_t *c, const bitswap_config_t *in)
     DEF(rebroadcast_ms);
     DEF(max_failures);
     DEF(max_peers);
+    DEF(verify_helpers);
 #undef DEF
     c->max_block_size = LS_MIN(c->max_block_size, (size_t)BITSWAP_MAX_BLOCK_SIZE);
     c->batch_bytes = LS_MIN(c->batch_bytes, (size_t)BITSWAP_MSG_MAX_SIZE / 2);
@@ -75,6 +77,7 @@ bitswap_new(const bitswap_config_t *cfg, const bitswap_env_t *env)
     env->random(env->ctx, seed, sizeof seed);
     bs->peer_index = bitswap_map_new(seed[0]);
     bs->wants = bitswap_map_new(seed[1]);
+    bs->verify = fanout_new(bs->cfg.verify_helpers > 0 ? (unsigned)bs->cfg.verify_helpers : 0);
     buf_init(&bs->scratch, bs->cfg.max_block_size);
     if (env->send_frame)
         bitswap_writer_init_framed(&bs->serve, BITSWAP_V120);
@@ -107,6 +110,7 @@ bitswap_free_(bitswap_t *bs)
     free(bs->peers);
     bitswap_map_free(bs->peer_index);
     bitswap_map_free(bs->wants);
+    fanout_free(bs->verify);
     buf_free(&bs->scratch);
     bitswap_writer_free(&bs->serve);
     buf_free(&bs->msg);
@@ -325,22 +329,22 @@ unwanted_block(bitswap_t *bs, bitswap_peer_t *p, const cid_t *cid, size_t len)
         bitswap_report(bs, p, BITSWAP_EVENT_UNWANTED_BLOCK);
 }
 
+/* A block whose hash `got` was computed (rc < 0: too big or unverifiable). */
 static void
-recv_block(bitswap_t *bs, bitswap_peer_t *p, const bitswap_block_t *b)
+recv_block(bitswap_t *bs, bitswap_peer_t *p, const bitswap_block_t *b, const cid_t *got, int rc)
 {
-    cid_t got, wanted;
     uint8_t key[BITSWAP_CID_MAX];
-    if (b->len > bs->cfg.max_block_size || block_cid(b, &got) < 0) {
+    if (rc < 0) {
         bitswap_report(bs, p, BITSWAP_EVENT_UNVERIFIABLE);
         return;
     }
-    size_t kn = bitswap_mh_key(&got.hash, key);
+    size_t kn = bitswap_mh_key(&got->hash, key);
     bitswap_want_t *chain = bitswap_map_del(bs->wants, key, kn);
     if (!chain) {
-        unwanted_block(bs, p, &got, b->len);
+        unwanted_block(bs, p, got, b->len);
         return;
     }
-    wanted = chain->cid;
+    cid_t wanted = chain->cid;
     p->ledger.blocks_recv++;
     p->ledger.bytes_recv += b->len;
     if (bs->env.put && bs->env.put(bs->env.ctx, &wanted, b->data, b->len) < 0)
@@ -352,6 +356,43 @@ recv_block(bitswap_t *bs, bitswap_peer_t *p, const bitswap_block_t *b)
     bitswap_serve_notify(bs, &wanted);
     if (bs->env.on_block)
         bs->env.on_block(bs->env.ctx, &wanted, b->data, b->len);
+}
+
+/* The hashes of one message's blocks, all computed before any block is looked at,
+ * so that with several blocks the fan-out's helpers share the work: SHA-256 was
+ * 44% of a downloading node's loop thread. */
+typedef struct verify_t {
+    const bitswap_block_t *blocks;
+    cid_t *cids;
+    int *rcs;
+    size_t max_block;
+} verify_t;
+
+static void
+verify_one(void *arg, size_t i)
+{
+    verify_t *v = arg;
+    const bitswap_block_t *b = &v->blocks[i];
+    v->rcs[i] = b->len > v->max_block ? LS_ETOOBIG : block_cid(b, &v->cids[i]);
+}
+
+static void
+recv_blocks(bitswap_t *bs, bitswap_peer_t *p, const bitswap_msg_t *m)
+{
+    cid_t one_cid;
+    int one_rc;
+    verify_t v = {m->blocks, &one_cid, &one_rc, bs->cfg.max_block_size};
+    if (m->nblocks > 1) {
+        v.cids = ls_calloc(m->nblocks, sizeof *v.cids);
+        v.rcs = ls_calloc(m->nblocks, sizeof *v.rcs);
+    }
+    fanout_run(bs->verify, m->nblocks, verify_one, &v);
+    for (size_t i = 0; i < m->nblocks; i++)
+        recv_block(bs, p, &m->blocks[i], &v.cids[i], v.rcs[i]);
+    if (m->nblocks > 1) {
+        free(v.cids);
+        free(v.rcs);
+    }
 }
 
 static void
@@ -392,8 +433,7 @@ bitswap_input(bitswap_t *bs, uint64_t now_ms, const peer_id_t *from, int version
         p->connected = true;
         bitswap_sess_peer_up(bs, p);
     }
-    for (size_t i = 0; i < m.nblocks; i++)
-        recv_block(bs, p, &m.blocks[i]);
+    recv_blocks(bs, p, &m);
     for (size_t i = 0; i < m.npresences; i++)
         recv_presence(bs, p, &m.presences[i]);
     if (p->connected)

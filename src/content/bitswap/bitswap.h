@@ -107,6 +107,8 @@ typedef struct bitswap_config_t {
     uint64_t rebroadcast_ms;      /* retry wants nobody had (5 s) */
     uint32_t max_failures;        /* timeouts in a row that demote a peer (3) */
     uint32_t max_peers;           /* peer records (ledgers) kept (4096) */
+    int32_t verify_helpers;       /* threads that hash a message's blocks beside the
+                                     caller (online CPUs - 1, at most 3); -1: none */
 } bitswap_config_t;
 
 void bitswap_config_default(bitswap_config_t *cfg);

@@ -4,6 +4,7 @@
 #define LS_CONTENT_BITSWAP_INTERNAL_H
 
 #include "content/bitswap/bitswap.h"
+#include "lib/fanout/fanout.h"
 
 /* ---- a map from byte keys (binary CIDs, multihashes, peer IDs) to pointers ----
  * Chained buckets with a seeded hash: keys come from peers, so the seed keeps them
@@ -97,6 +98,7 @@ struct bitswap_t {
     size_t npeers, cap;
     bitswap_map_t *wants; /* multihash key -> bitswap_want_t chain */
     bitswap_session_t *sessions;
+    fanout_t *verify; /* hashes the blocks of one message (cfg.verify_helpers) */
     buf_t scratch; /* a block read from the store, when env.size is not given */
     /* the message being served and its encoding, kept between messages: a fresh
      * 1 MiB buffer per message cost a seeder a fifth of its CPU in page faults.

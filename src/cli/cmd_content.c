@@ -32,20 +32,23 @@ const char usage_add[] =
     "line of --passphrase-file F, else $LESTER_PASSPHRASE, else asked twice on the tty.\n";
 
 const char usage_cat[] =
-    "usage: lester cat <cid> [--offset N] [--length N] [--timeout S] [-q|--quiet]\n"
+    "usage: lester cat <cid>[/path] [--offset N] [--length N] [--timeout S] [-q|--quiet]\n"
     "                  [--decrypt [--passphrase-file F]]\n\n"
-    "Write a file's bytes to standard output. Blocks not held here are fetched first\n"
+    "Write a file's bytes to standard output: a CID, or a file inside a directory as\n"
+    "<cid>/dir/name (also /ipfs/<cid>/dir/name). Blocks not held here are fetched first\n"
     "over Bitswap from the connected peers (progress on stderr), every block verified;\n"
     "--timeout as for `lester get`. --decrypt decrypts a file added with --encrypt\n"
     "(passphrase as for `lester add`; not with --offset/--length); a wrong passphrase\n"
     "prints nothing, damaged or cut data fails with exit code 1.\n";
 
 const char usage_get[] =
-    "usage: lester get <cid> [-o PATH] [--timeout S] [-q|--quiet] [--json]\n"
+    "usage: lester get <cid>[/path] [-o PATH] [--timeout S] [-q|--quiet] [--json]\n"
     "                  [--decrypt [--passphrase-file F]]\n\n"
     "Fetch a file or directory over Bitswap from the connected peers (blocks already\n"
     "held, e.g. from an interrupted run, are not fetched again), verify every block and\n"
-    "the whole DAG, and write it to PATH (default ./<cid>). Progress (bytes, peers,\n"
+    "the whole DAG, and write it to PATH (default ./<cid>, or ./<name> for\n"
+    "<cid>/dir/name: only the directory blocks on the way and that entry's DAG are\n"
+    "fetched). Progress (bytes, peers,\n"
     "rate, ETA) is drawn on stderr; --json prints the final figures. The download\n"
     "fails when no block arrives for --timeout seconds (default 60; 0: wait for ever).\n"
     "--decrypt writes the plaintext of a file (or of every file of a directory) added\n"
@@ -66,11 +69,13 @@ const char usage_repo[] =
     "gc    delete every block no pin protects\n";
 
 const char usage_block[] =
-    "usage: lester block get <cid> > FILE\n"
+    "usage: lester block get <cid> [--timeout S] > FILE\n"
     "       lester block put [--codec raw|dag-pb] [FILE] [--json]   (stdin without FILE)\n"
     "       lester block stat <cid> [--json]\n\n"
-    "Raw blocks: get writes a held block's bytes, put stores bytes as a block (CIDv1,\n"
-    "sha2-256) and prints its CID, stat prints its size.\n";
+    "Raw blocks: get writes a block's bytes (fetched alone over Bitswap if not held,\n"
+    "verified; --timeout as for `lester get`), put stores bytes as a block (CIDv1,\n"
+    "sha2-256) and prints its CID, stat prints the size of a held block. <cid> may be\n"
+    "a path <cid>/dir/name to a held block.\n";
 
 const char usage_bitswap[] =
     "usage: lester bitswap stat [--json]\n\n"
@@ -191,69 +196,32 @@ cmd_add(cli_t *cli, int argc, char **argv)
     return rc != EXIT_OK ? rc : a.rc;
 }
 
-/* ---- fetch (shared by get and cat) ---- */
-
-typedef struct fetch_ctx_t {
-    progress_t bar;
-    int rc;
-    json_t *last;
-    bool written; /* the daemon wrote the output file during the download */
-} fetch_ctx_t;
-
-static bool
-fetch_line(void *ctx, const char *line, size_t len)
+/* A download with the command's -q and --timeout. */
+static int
+fetch(cli_t *cli, const char *cmd, const char *cid, int argc, char **argv, json_t **last)
 {
-    fetch_ctx_t *f = ctx;
-    json_t *j = json_loadb(line, len, 0, NULL);
-    const char *ev = json_string_value(json_object_get(j, "event"));
-    if (ev && strcmp(ev, "progress") == 0) {
-        progress_draw(&f->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
-                      (uint64_t)json_integer_value(json_object_get(j, "total")),
-                      (double)json_integer_value(json_object_get(j, "rate_bps")),
-                      (int)json_integer_value(json_object_get(j, "peers")),
-                      json_real_value(json_object_get(j, "eta_s")));
-        json_decref(f->last);
-        f->last = json_incref(j);
-    } else if (ev && strcmp(ev, "done") == 0) {
-        f->rc = EXIT_OK;
-        f->written = json_is_true(json_object_get(j, "written"));
-    } else if (ev && strcmp(ev, "error") == 0) {
-        progress_done(&f->bar);
-        f->rc = cli_fail(EXIT_FAIL, "get", "download failed: %s",
-                         json_string_value(json_object_get(j, "message")));
-    }
-    json_decref(j);
-    return true;
+    content_fetch_t o = { .cmd = cmd, .cid = cid, .quiet = has_flag(argc, argv, "-q", "--quiet"),
+                          .timeout_s = timeout_arg(argc, argv) };
+    return content_fetch(cli, &o, last);
 }
 
-/* With `path` (get), the daemon writes the file while it downloads; `*written`
- * says whether it did (else /api/v0/get exports it). */
-static int
-fetch_to(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, const char *path,
-         bool *written, json_t **last)
+/* Where `get` saves without -o: the CID, or a path's last name (as kubo does). */
+static const char *
+default_name(const char *arg)
 {
-    fetch_ctx_t f = { .rc = EXIT_FAIL };
-    progress_init(&f.bar, cmd, quiet);
-    json_t *body = json_pack("{s:s, s:I}", "cid", cid, "timeout_s", (json_int_t)timeout_s);
-    if (path)
-        json_object_set_new(body, "path", json_string(path));
-    int rc = client_stream(cli, cmd, "/api/v0/fetch", body, fetch_line, &f);
-    if (written)
-        *written = f.written;
-    progress_done(&f.bar);
-    if (rc == EXIT_OK && f.rc != EXIT_OK && !f.last)
-        rc = cli_fail(EXIT_FAIL, cmd, "the download ended without an answer");
-    if (last)
-        *last = f.last;
-    else
-        json_decref(f.last);
-    return rc != EXIT_OK ? rc : f.rc;
-}
-
-static int
-fetch(cli_t *cli, const char *cmd, const char *cid, bool quiet, long timeout_s, json_t **last)
-{
-    return fetch_to(cli, cmd, cid, quiet, timeout_s, NULL, NULL, last);
+    const char *end = arg + strlen(arg);
+    while (end > arg && end[-1] == '/')
+        end--;
+    const char *p = end;
+    while (p > arg && p[-1] != '/')
+        p--;
+    static char name[256];
+    size_t n = (size_t)(end - p);
+    if (n == 0 || n >= sizeof name)
+        return arg;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return name;
 }
 
 int
@@ -264,7 +232,7 @@ cmd_get(cli_t *cli, int argc, char **argv)
         return cli_fail(EXIT_USAGE, "get", "which CID? (lester get --help)");
     char abs[PATH_MAX + 512], cwd[PATH_MAX];
     if (!out)
-        out = cid;
+        out = default_name(cid);
     if (strlen(out) >= 512)
         return cli_fail(EXIT_USAGE, "get", "path too long");
     if (out[0] == '/')
@@ -280,8 +248,10 @@ cmd_get(cli_t *cli, int argc, char **argv)
         return rc;
     json_t *last = NULL;
     bool written = false;
-    rc = fetch_to(cli, "get", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
-                  pass ? NULL : abs, &written, &last);
+    content_fetch_t o = { .cmd = "get", .cid = cid, .quiet = has_flag(argc, argv, "-q", "--quiet"),
+                          .timeout_s = timeout_arg(argc, argv), .path = pass ? NULL : abs };
+    rc = content_fetch(cli, &o, &last);
+    written = o.written;
     client_resp_t r = { 0 };
     json_t *body = json_pack("{s:s, s:s}", "cid", cid, "path", abs);
     if (pass)
@@ -324,8 +294,7 @@ cmd_cat(cli_t *cli, int argc, char **argv)
     int rc = EXIT_OK;
     if (decrypt && !(pass = content_passphrase(argc, argv, "cat", false, &rc)))
         return rc;
-    rc = fetch(cli, "cat", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
-               NULL);
+    rc = fetch(cli, "cat", cid, argc, argv, NULL);
     if (rc != EXIT_OK) {
         content_passphrase_free(pass);
         return rc;
@@ -425,8 +394,7 @@ cmd_ls(cli_t *cli, int argc, char **argv)
         return cli_fail(EXIT_USAGE, "ls", "which CID? (lester ls --help)");
     int rc = EXIT_OK;
     if (has_flag(argc, argv, "--fetch", NULL))
-        rc = fetch(cli, "ls", cid, has_flag(argc, argv, "-q", "--quiet"), timeout_arg(argc, argv),
-                   NULL);
+        rc = fetch(cli, "ls", cid, argc, argv, NULL);
     client_resp_t r;
     if (rc == EXIT_OK)
         rc = client_call_ok(cli, "ls", "POST", "/api/v0/stat", json_pack("{s:s}", "cid", cid), &r);

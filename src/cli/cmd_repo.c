@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/content_io.h"
 #include "lib/buf/buf.h"
 #include "lib/fs/fs.h"
 
@@ -114,11 +115,20 @@ print_block(json_t *j)
            json_integer_value(json_object_get(j, "size")));
 }
 
+/* Fetched alone first if not held (a held block answers at once). */
 static int
-block_get(cli_t *cli, const char *cid)
+block_get(cli_t *cli, const char *cid, int argc, char **argv)
 {
+    content_fetch_t o = { .cmd = "block get", .cid = cid, .quiet = true, .timeout_s = 60,
+                          .block = true };
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--timeout") == 0)
+            o.timeout_s = strtol(argv[i + 1], NULL, 10);
     client_resp_t r;
-    int rc = client_call_ok(cli, "block get", "POST", "/api/v0/block/get",
+    int rc = content_fetch(cli, &o, NULL);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = client_call_ok(cli, "block get", "POST", "/api/v0/block/get",
                             json_pack("{s:s}", "cid", cid), &r);
     if (rc != EXIT_OK)
         return rc;
@@ -187,7 +197,7 @@ cmd_block(cli_t *cli, int argc, char **argv)
     if ((strcmp(sub, "get") == 0 || strcmp(sub, "stat") == 0) && !cid)
         return cli_fail(EXIT_USAGE, "block", "which CID? (lester block --help)");
     if (strcmp(sub, "get") == 0)
-        return block_get(cli, cid);
+        return block_get(cli, cid, argc, argv);
     if (strcmp(sub, "stat") == 0)
         return call(cli, "block stat", "POST", "/api/v0/block/stat",
                     json_pack("{s:s}", "cid", cid), print_block);

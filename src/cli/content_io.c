@@ -212,3 +212,63 @@ progress_done(progress_t *p)
     if (p->on && p->last_ms)
         fprintf(stderr, "\r\033[K");
 }
+
+/* ---- a download (get, cat, ls --fetch, block get) ---- */
+
+typedef struct fetch_ctx_t {
+    const char *cmd;
+    progress_t bar;
+    int rc;
+    json_t *last;
+    bool written;  /* the daemon wrote the output file during the download */
+    bool answered; /* a done or error event came */
+} fetch_ctx_t;
+
+static bool
+fetch_line(void *ctx, const char *line, size_t len)
+{
+    fetch_ctx_t *f = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    const char *ev = json_string_value(json_object_get(j, "event"));
+    if (ev && strcmp(ev, "progress") == 0) {
+        progress_draw(&f->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
+                      (uint64_t)json_integer_value(json_object_get(j, "total")),
+                      (double)json_integer_value(json_object_get(j, "rate_bps")),
+                      (int)json_integer_value(json_object_get(j, "peers")),
+                      json_real_value(json_object_get(j, "eta_s")));
+        json_decref(f->last);
+        f->last = json_incref(j);
+    } else if (ev && strcmp(ev, "done") == 0) {
+        f->answered = true;
+        f->rc = EXIT_OK;
+        f->written = json_is_true(json_object_get(j, "written"));
+    } else if (ev && strcmp(ev, "error") == 0) {
+        f->answered = true;
+        progress_done(&f->bar);
+        f->rc = cli_fail(EXIT_FAIL, f->cmd, "download failed: %s",
+                         json_string_value(json_object_get(j, "message")));
+    }
+    json_decref(j);
+    return true;
+}
+
+int
+content_fetch(cli_t *cli, content_fetch_t *o, json_t **last)
+{
+    fetch_ctx_t f = { .cmd = o->cmd, .rc = EXIT_FAIL };
+    progress_init(&f.bar, o->cmd, o->quiet);
+    json_t *body = json_pack("{s:s, s:I, s:b}", "cid", o->cid, "timeout_s",
+                             (json_int_t)o->timeout_s, "block", o->block);
+    if (o->path)
+        json_object_set_new(body, "path", json_string(o->path));
+    int rc = client_stream(cli, o->cmd, "/api/v0/fetch", body, fetch_line, &f);
+    o->written = f.written;
+    progress_done(&f.bar);
+    if (rc == EXIT_OK && !f.answered)
+        rc = cli_fail(EXIT_FAIL, o->cmd, "the download ended without an answer");
+    if (last)
+        *last = f.last;
+    else
+        json_decref(f.last);
+    return rc != EXIT_OK ? rc : f.rc;
+}

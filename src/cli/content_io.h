@@ -15,6 +15,21 @@
 int content_stream_bytes(const cli_t *cli, const char *cmd, const char *path, const char *body,
                          FILE *out, uint64_t *written);
 
+/** A download by the daemon (/api/v0/fetch) followed with a progress bar. */
+typedef struct content_fetch_t {
+    const char *cmd;  /* for messages: "get", "cat", ... */
+    const char *cid;  /* a CID or a content path <cid>/<name>/... */
+    bool quiet;       /* no progress bar */
+    long timeout_s;   /* give up when no block arrives for that long (0: never) */
+    const char *path; /* get: the daemon writes the file there while downloading */
+    bool block;       /* that one block only (block get) */
+    bool written;     /* out: the daemon wrote `path` during the download */
+} content_fetch_t;
+
+/** Run the download `o` describes. Returns an exit code (errors printed); `*last`
+ *  (may be NULL) gets the last progress event (new reference, or NULL). */
+int content_fetch(cli_t *cli, content_fetch_t *o, json_t **last);
+
 /** A progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct progress_t {
     bool on;

@@ -16,6 +16,7 @@
 #include "content/blockstore/blockstore.h"
 #include "content/blockstore/pin.h"
 #include "content/unixfs/unixfs.h"
+#include "node/daemon/gateway_path.h"
 #include "node/daemon/node.h"
 
 typedef struct node_bitswap_t node_bitswap_t;
@@ -101,6 +102,17 @@ node_fetch_t *node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_
  *  (node_fetch_out.c): `lester get` then needs no export pass. */
 node_fetch_t *node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path,
                                   node_fetch_done_fn done, void *ctx);
+/** As node_fetch_start_to(), for a content path (content_path.h; `*p` is taken and
+ *  left empty): the blocks the walk needs and does not hold are fetched alone, one
+ *  after the other, then the DAG the path names — or with `block_only` that block
+ *  alone (`lester block get`: no link followed, not provided). A path that does not
+ *  resolve ends the download with the walk's error (node_fetch_why() says where). */
+node_fetch_t *node_fetch_start_path(node_content_t *c, gateway_path_t *p, const char *path,
+                                    bool block_only, node_fetch_done_fn done, void *ctx);
+/** The CID downloaded: the path's target once walked (its root before). */
+const cid_t *node_fetch_root(const node_fetch_t *f);
+/** In the done callback: a sentence for the user about the error, or NULL. */
+const char *node_fetch_why(const node_fetch_t *f);
 /** In the done callback: true if the file was written to the path given at start,
  *  complete and verified (else the caller exports it from the store). */
 bool node_fetch_written(const node_fetch_t *f);

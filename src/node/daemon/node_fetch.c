@@ -28,6 +28,7 @@
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
+#include "node/daemon/content_path.h"
 #include "node/daemon/node_bitswap_internal.h"
 #include "node/daemon/node_dht.h"
 #include "node/daemon/node_net.h"
@@ -72,6 +73,12 @@ struct node_fetch_t {
     /* `lester get`: the file written as blocks come (node_fetch_out.c), or NULL */
     fetch_out_t *out;
     bool written;
+    /* a content path: walked first, fetching the blocks on the way one by one; `root`
+       is its root until the walk ends, then the CID it names */
+    gateway_path_t *path;
+    char *out_path;    /* the file to write, opened once the path is walked */
+    bool single;       /* the root block alone (block get), no links followed */
+    char why[160];     /* a sentence for the user about err, or "" */
 };
 
 static size_t
@@ -207,7 +214,7 @@ take_block(node_fetch_t *f, const cid_t *cid, const uint8_t *data, size_t len)
     f->p.blocks++;
     note_root(f, cid, data, len);
     fetch_out_block(f->out, cid, data, len);
-    if (node_content_block_links(cid, data, len, &f->unchecked) < 0)
+    if (!f->single && node_content_block_links(cid, data, len, &f->unchecked) < 0)
         return LS_EPROTO;
     return 0;
 }
@@ -276,6 +283,45 @@ pump(node_fetch_t *f)
     }
 }
 
+/* The DAG walk from `f->root` begins (held blocks are read, the rest wanted). */
+static void
+start_dag(node_fetch_t *f)
+{
+    node_content_t *c = f->g->c;
+    if (f->out_path)
+        f->out = fetch_out_new(f->out_path, &f->root, c->bs,
+                               config_get_bool(c->node->cfg, "repo.direct_io"));
+    blockstore_cidlist_push(&f->unchecked, &f->root);
+    pump(f);
+}
+
+/* Walk the content path over what is held: done → the DAG it names is fetched; a
+ * block missing on the way → want that one alone; else the download fails. */
+static void
+walk_path(node_fetch_t *f)
+{
+    cid_t target, missing;
+    int rc = content_path_walk(f->g->c, f->path, &target, &missing, f->why, sizeof f->why);
+    if (rc == LS_EAGAIN) {
+        f->why[0] = '\0';
+        if (!cidset_has(&f->pending, &missing)) {
+            cidset_add(&f->pending, &missing);
+            bitswap_session_want(f->session, &missing, 1);
+            node_bitswap_kick(f->g);
+        }
+        return;
+    }
+    gateway_path_clear(f->path);
+    free(f->path);
+    f->path = NULL;
+    if (rc < 0) {
+        finish_soon(f, rc);
+        return;
+    }
+    f->root = target;
+    start_dag(f);
+}
+
 void
 node_fetch_on_block(node_bitswap_t *g, const cid_t *cid, const uint8_t *data, size_t len)
 {
@@ -285,6 +331,10 @@ node_fetch_on_block(node_bitswap_t *g, const cid_t *cid, const uint8_t *data, si
         f->p.fetched_blocks++;
         f->p.fetched_bytes += len;
         f->last_block_ms = clock_mono_ms();
+        if (f->path) { /* a block on the path: walk again */
+            walk_path(f);
+            continue;
+        }
         int rc = take_block(f, cid, data, len);
         if (rc < 0)
             finish_soon(f, rc);
@@ -303,6 +353,8 @@ check_dag(node_fetch_t *f)
     blockstore_cidlist_t l = { 0 };
     buf_t tmp = BUF_INIT(BLOCKSTORE_MAX_BLOCK);
     int rc = 0;
+    if (f->single)
+        return blockstore_has(bs, &f->root) ? 0 : LS_ENOENT;
     blockstore_cidlist_push(&l, &f->root);
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         if (!blockstore_has(bs, &l.items[i])) {
@@ -458,6 +510,10 @@ fetch_free(node_fetch_t *f)
     blockstore_cidlist_clear(&f->unchecked);
     event_free(f->ev_done);
     fetch_out_free(f->out);
+    if (f->path)
+        gateway_path_clear(f->path);
+    free(f->path);
+    free(f->out_path);
     blockstore_release(g->c->bs);
     node_content_batch_release(g->c);
     free(f);
@@ -473,7 +529,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
     if (err == 0)
         err = check_dag(f);
     f->written = fetch_out_finish(f->out, err);
-    if (err == 0)
+    if (err == 0 && !f->single)
         node_provide_dag(f->g->c, &f->root); /* we hold it now: say so, as IPFS nodes do */
     node_fetch_done_fn done = f->done;
     void *ctx = f->ctx;
@@ -485,19 +541,11 @@ on_done(evutil_socket_t fd, short what, void *arg)
     fetch_free(f);
 }
 
-node_fetch_t *
-node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *ctx)
-{
-    return node_fetch_start_to(c, root, NULL, done, ctx);
-}
-
-node_fetch_t *
-node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node_fetch_done_fn done,
-                    void *ctx)
+/* A download of `root`, registered and asking the peers, its walk not begun. */
+static node_fetch_t *
+fetch_new(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *ctx)
 {
     node_fetch_t *f = ls_calloc(1, sizeof *f);
-    f->out = path ? fetch_out_new(path, root, c->bs, config_get_bool(c->node->cfg, "repo.direct_io"))
-                  : NULL;
     node_bitswap_t *g = c->bitswap;
     f->g = g;
     f->root = *root;
@@ -516,11 +564,57 @@ node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node
     g->fetches = f;
     blockstore_hold(c->bs);
     node_content_batch_take(c);
-    blockstore_cidlist_push(&f->unchecked, root);
-    pump(f);
+    return f;
+}
+
+node_fetch_t *
+node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *ctx)
+{
+    return node_fetch_start_to(c, root, NULL, done, ctx);
+}
+
+node_fetch_t *
+node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node_fetch_done_fn done,
+                    void *ctx)
+{
+    node_fetch_t *f = fetch_new(c, root, done, ctx);
+    f->out_path = path ? ls_strdup(path) : NULL;
+    start_dag(f);
     if (f->pending.n)
         find_providers(f); /* ask the DHT at once: more sources, HTTP seeders too */
     return f;
+}
+
+node_fetch_t *
+node_fetch_start_path(node_content_t *c, gateway_path_t *p, const char *path, bool block_only,
+                      node_fetch_done_fn done, void *ctx)
+{
+    node_fetch_t *f = fetch_new(c, &p->root, done, ctx);
+    f->out_path = path ? ls_strdup(path) : NULL;
+    f->single = block_only;
+    if (p->n == 0) {
+        start_dag(f);
+    } else {
+        f->path = ls_malloc(sizeof *f->path);
+        *f->path = *p; /* the segments move to the fetch */
+        walk_path(f);
+    }
+    memset(p, 0, sizeof *p);
+    if (f->pending.n)
+        find_providers(f); /* the root's providers most likely hold the rest */
+    return f;
+}
+
+const cid_t *
+node_fetch_root(const node_fetch_t *f)
+{
+    return &f->root;
+}
+
+const char *
+node_fetch_why(const node_fetch_t *f)
+{
+    return f->why[0] ? f->why : NULL;
 }
 
 bool

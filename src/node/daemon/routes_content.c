@@ -31,6 +31,7 @@
 #include "lib/log/log.h"
 #include "node/daemon/node_content.h"
 #include "node/daemon/node_crypt.h"
+#include "node/daemon/content_path.h"
 #include "node/daemon/routes_content.h"
 
 /* read() size of an import: a 256 KiB buffer stays in cache while the chunk is hashed
@@ -66,17 +67,50 @@ content_cid_json(const cid_t *cid)
     return j;
 }
 
-int
-content_req_cid(api_req_t *req, json_t *body, cid_t *out)
+/* `p` walked over the held blocks; replies itself on failure. */
+static int
+walk_held(node_content_t *c, api_req_t *req, const gateway_path_t *p, cid_t *out)
+{
+    cid_t missing;
+    char why[160];
+    int rc = content_path_walk(c, p, out, &missing, why, sizeof why);
+    if (rc == LS_EAGAIN)
+        api_reply_error(req, 404, "not_found",
+                        "part of the path is not held here: fetch it first with `lester get`");
+    else if (rc == LS_ENOENT)
+        api_reply_error(req, 404, "not_found", "%s", why);
+    else if (rc < 0)
+        api_reply_error(req, 400, "bad_request", "%s", why);
+    return rc == LS_EAGAIN ? LS_ENOENT : rc;
+}
+
+/* "cid" of the body (or the query) as a content path; replies itself on failure. */
+static int
+req_path(api_req_t *req, json_t *body, gateway_path_t *out)
 {
     const char *s = json_string_value(json_object_get(body, "cid"));
     if (!s)
         s = api_req_query(req, "cid");
-    if (!s || cid_from_string(out, s) < 0) {
-        api_reply_error(req, 400, "bad_request", "'cid' must be a CID such as bafy...");
+    if (!s || content_path_parse(s, out) < 0) {
+        api_reply_error(req, 400, "bad_request",
+                        "'cid' must be a CID such as bafy..., or a path in one: <cid>/<name>/...");
         return LS_EINVAL;
     }
     return 0;
+}
+
+int
+content_req_cid(node_content_t *c, api_req_t *req, json_t *body, cid_t *out)
+{
+    gateway_path_t p;
+    int rc = req_path(req, body, &p);
+    if (rc < 0)
+        return rc;
+    *out = p.root;
+    if (p.n)
+        rc = walk_held(c, req, &p, out);
+    gateway_path_clear(&p);
+    return rc;
 }
 
 static bool
@@ -532,14 +566,28 @@ fetch_done(void *ctx, int err)
         json_object_set_new(line, "sources", node_fetch_sources_json(j->f));
         content_stream_line(j->req, line);
     }
+    const char *why = j->f ? node_fetch_why(j->f) : NULL;
+    json_t *cid = j->f ? content_cid_json(node_fetch_root(j->f)) : json_null();
     j->f = NULL; /* freed by the fetch after this callback */
     if (err < 0)
-        content_stream_line(j->req, json_pack("{s:s, s:s}", "event", "error", "message",
-                                              ls_strerror(err)));
+        content_stream_line(j->req, json_pack("{s:s, s:s, s:o}", "event", "error", "message",
+                                              why ? why : ls_strerror(err), "cid", cid));
     else
-        content_stream_line(j->req, json_pack("{s:s, s:b}", "event", "done", "written", written));
+        content_stream_line(j->req, json_pack("{s:s, s:b, s:o}", "event", "done", "written",
+                                              written, "cid", cid));
     api_stream_end(j->req);
     fetch_job_free(j);
+}
+
+/* Start the download `body` asks for: a CID's DAG, a content path's target, or one
+ * block ("block": true). Takes `*p`. */
+static node_fetch_t *
+fetch_begin(fetch_job_t *j, json_t *body, gateway_path_t *p)
+{
+    /* `lester get`: write the file there while downloading (node_fetch_out.c) */
+    const char *path = json_string_value(json_object_get(body, "path"));
+    const char *out = path && path[0] == '/' ? path : NULL;
+    return node_fetch_start_path(j->c, p, out, json_flag(body, "block", false), fetch_done, j);
 }
 
 static void
@@ -547,35 +595,30 @@ route_fetch(api_req_t *req, void *ctx)
 {
     node_content_t *c = ((node_t *)ctx)->content;
     json_t *body = api_req_json(req);
-    cid_t cid;
-    if (!body || content_req_cid(req, body, &cid) < 0) {
+    gateway_path_t p;
+    if (!body || req_path(req, body, &p) < 0) {
         json_decref(body);
         return;
     }
-    json_t *jt = json_object_get(body, "timeout_s");
-    uint64_t stall_ms = json_is_integer(jt) ? (uint64_t)json_integer_value(jt) * 1000
-                                            : FETCH_STALL_MS;
-    /* `lester get`: write the file there while downloading (node_fetch_out.c) */
-    const char *path = json_string_value(json_object_get(body, "path"));
-    char *out = path && path[0] == '/' ? ls_strdup(path) : NULL;
-    json_decref(body);
     if (!c->bitswap) {
-        free(out);
+        gateway_path_clear(&p);
+        json_decref(body);
         api_reply_error(req, 503, "unavailable", "Bitswap is not running");
         return;
     }
+    json_t *jt = json_object_get(body, "timeout_s");
     fetch_job_t *j = ls_calloc(1, sizeof *j);
     j->c = c;
     j->req = req;
     j->job.cancel = fetch_job_cancel;
-    j->stall_ms = stall_ms;
+    j->stall_ms = json_is_integer(jt) ? (uint64_t)json_integer_value(jt) * 1000 : FETCH_STALL_MS;
     j->ev = event_new(c->node->base, -1, EV_PERSIST, fetch_tick, j);
     node_content_job_add(c, &j->job);
     api_stream_start(req, "application/x-ndjson", fetch_gone, j);
     struct timeval tv = { 0, PROGRESS_MS * 1000 };
     event_add(j->ev, &tv);
-    j->f = node_fetch_start_to(c, &cid, out, fetch_done, j); /* may finish at once */
-    free(out);
+    j->f = fetch_begin(j, body, &p); /* may finish at once */
+    json_decref(body);
 }
 
 /* ---- cat ---- */
@@ -666,7 +709,7 @@ route_cat(api_req_t *req, void *ctx)
     node_content_t *c = ((node_t *)ctx)->content;
     json_t *body = api_req_json(req);
     cid_t cid;
-    if (!body || content_req_cid(req, body, &cid) < 0) {
+    if (!body || content_req_cid(c, req, body, &cid) < 0) {
         json_decref(body);
         return;
     }
@@ -677,8 +720,11 @@ route_cat(api_req_t *req, void *ctx)
     unixfs_source_t src = node_content_source(c);
     unixfs_stat_t st;
     int rc = unixfs_stat(&cid, &src, &st);
-    if (rc == 0 && st.type == UNIXFS_DIRECTORY)
-        rc = -EISDIR;
+    if (rc == 0 && st.type == UNIXFS_DIRECTORY) {
+        api_reply_error(req, 400, "bad_request",
+                        "a directory: list it with `lester ls`, save it with `lester get`");
+        return;
+    }
     if (rc < 0) {
         api_reply_errcode(req, rc, rc == LS_ENOENT ? "not held here (fetch it first)" : "cat");
         return;

@@ -9,9 +9,11 @@
 void content_stream_line(api_req_t *req, json_t *j);
 /** The CID as a base32 JSON string (new reference). */
 json_t *content_cid_json(const cid_t *cid);
-/** Read "cid" from `body` (or the query); on failure replies 400 and returns
- *  LS_EINVAL. */
-int content_req_cid(api_req_t *req, json_t *body, cid_t *out);
+/** Read "cid" from `body` (or the query): a CID, or a content path in one
+ *  (content_path.h) walked over the held blocks to the CID it names. On failure
+ *  replies (400 malformed or a segment under a file, 404 no such entry or not held)
+ *  and returns the error. */
+int content_req_cid(node_content_t *c, api_req_t *req, json_t *body, cid_t *out);
 /** A download's progress as a JSON event (new reference). */
 json_t *content_progress_json(const node_fetch_progress_t *p);
 /** Stream bytes [off, end) of the held file `root` as the answer, paced by what

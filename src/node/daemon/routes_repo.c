@@ -36,12 +36,12 @@ content_of(void *ctx)
     return ((node_t *)ctx)->content;
 }
 
-/* Parse the body and its "cid"; replies itself on failure. */
+/* Parse the body and its "cid" (a path is walked); replies itself on failure. */
 static bool
-req_cid(api_req_t *req, cid_t *cid, json_t **body_out)
+req_cid(api_req_t *req, void *ctx, cid_t *cid, json_t **body_out)
 {
     json_t *body = api_req_json(req);
-    if (!body || content_req_cid(req, body, cid) < 0) {
+    if (!body || content_req_cid(content_of(ctx), req, body, cid) < 0) {
         json_decref(body);
         return false;
     }
@@ -229,7 +229,7 @@ route_get(api_req_t *req, void *ctx)
 {
     json_t *body;
     cid_t cid;
-    if (!req_cid(req, &cid, &body))
+    if (!req_cid(req, ctx, &cid, &body))
         return;
     const char *path = json_string_value(json_object_get(body, "path"));
     const char *pass = json_string_value(json_object_get(body, "passphrase"));
@@ -244,7 +244,7 @@ static void
 route_stat(api_req_t *req, void *ctx)
 {
     cid_t cid;
-    if (!req_cid(req, &cid, NULL))
+    if (!req_cid(req, ctx, &cid, NULL))
         return;
     unixfs_source_t src = node_content_source(content_of(ctx));
     unixfs_stat_t st;
@@ -292,16 +292,18 @@ static void
 route_ls(api_req_t *req, void *ctx)
 {
     cid_t cid;
-    if (!req_cid(req, &cid, NULL))
+    if (!req_cid(req, ctx, &cid, NULL))
         return;
     unixfs_source_t src = node_content_source(content_of(ctx));
     json_t *arr = json_array();
     int rc = unixfs_ls(&cid, &src, ls_entry, &(ls_ctx_t){ .src = &src, .arr = arr });
-    if (rc < 0) {
-        json_decref(arr);
+    json_decref(rc < 0 ? arr : NULL);
+    if (rc == -ENOTDIR)
+        api_reply_error(req, 400, "bad_request", "not a directory: a file has no entries");
+    else if (rc < 0)
         api_reply_errcode(req, rc, "ls");
+    if (rc < 0)
         return;
-    }
     api_reply_json(req, 200, json_pack("{s:o}", "entries", arr));
 }
 
@@ -320,7 +322,7 @@ route_pin_add(api_req_t *req, void *ctx)
 {
     json_t *body;
     cid_t cid;
-    if (!req_cid(req, &cid, &body))
+    if (!req_cid(req, ctx, &cid, &body))
         return;
     json_t *rv = json_object_get(body, "recursive");
     bool recursive = rv ? json_is_true(rv) : true;
@@ -343,7 +345,7 @@ static void
 route_pin_rm(api_req_t *req, void *ctx)
 {
     cid_t cid;
-    if (!req_cid(req, &cid, NULL))
+    if (!req_cid(req, ctx, &cid, NULL))
         return;
     int rc = pin_rm(content_of(ctx)->bs, &cid);
     if (rc < 0)
@@ -413,7 +415,7 @@ static void
 route_block_get(api_req_t *req, void *ctx)
 {
     cid_t cid;
-    if (!req_cid(req, &cid, NULL))
+    if (!req_cid(req, ctx, &cid, NULL))
         return;
     buf_t b = BUF_INIT(BLOCKSTORE_MAX_BLOCK);
     int rc = blockstore_get(content_of(ctx)->bs, &cid, &b);
@@ -451,7 +453,7 @@ static void
 route_block_stat(api_req_t *req, void *ctx)
 {
     cid_t cid;
-    if (!req_cid(req, &cid, NULL))
+    if (!req_cid(req, ctx, &cid, NULL))
         return;
     int64_t sz = blockstore_size(content_of(ctx)->bs, &cid);
     if (sz < 0)

@@ -2,6 +2,7 @@
 #include "node/api/api.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,14 +127,35 @@ finish(api_req_t *r, int status)
     free(r);
 }
 
+/* HEAD: the headers of the GET answer; `length` < 0 leaves Content-Length out. */
+void
+api_reply_head(api_req_t *r, int status, const char *content_type, int64_t length)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    char n[24];
+    evhttp_add_header(h, "Content-Type", content_type);
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "no-store");
+    snprintf(n, sizeof n, "%lld", (long long)length);
+    if (length >= 0 && !evhttp_find_header(h, "Content-Length"))
+        evhttp_add_header(h, "Content-Length", n);
+    evhttp_send_reply(r->req, status, NULL, NULL);
+    finish(r, status);
+}
+
 void
 api_reply_bytes(api_req_t *r, int status, const char *content_type, const void *p, size_t len)
 {
+    if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+        api_reply_head(r, status, content_type, (int64_t)len);
+        return;
+    }
     struct evbuffer *out = evbuffer_new();
     evbuffer_add(out, p, len);
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_send_reply(r->req, status, NULL, out);
     evbuffer_free(out);
     finish(r, status);
@@ -346,7 +368,8 @@ api_stream_start(api_req_t *r, const char *content_type, api_gone_fn on_gone, vo
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "no-store");
     r->on_gone = on_gone;
     r->gone_ctx = ctx;
     evhttp_send_reply_start(r->req, 200, "OK");
@@ -390,6 +413,12 @@ api_req_is_gone(const api_req_t *r)
 {
     /* libevent detaches a request whose connection closed before the reply */
     return !evhttp_request_get_connection(r->req);
+}
+
+bool
+api_req_is_head(const api_req_t *r)
+{
+    return evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD;
 }
 
 const char *

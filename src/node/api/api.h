@@ -64,6 +64,10 @@ void api_reply_json(api_req_t *req, int status, json_t *body);
 /** Reply with raw bytes and a content type. */
 void api_reply_bytes(api_req_t *req, int status, const char *content_type, const void *p,
                      size_t len);
+/** Answer a HEAD request: `status`, `content_type`, Content-Length `length` (none
+ *  when negative: the GET answer would be a stream), no body. api_reply_bytes() and
+ *  the replies built on it do this by themselves for a HEAD request. */
+void api_reply_head(api_req_t *req, int status, const char *content_type, int64_t length);
 /** Reply {"error":{"code":code,"message":…}} with HTTP `status`. */
 void api_reply_error(api_req_t *req, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -86,9 +90,15 @@ size_t api_stream_queued(api_req_t *req);
  *  the request, but a stream must not be started. */
 bool api_req_is_gone(const api_req_t *req);
 
+/** True for a HEAD request (routed to the GET handler of its path): the handler
+ *  answers with the GET's status and headers and no body (api_reply_bytes with
+ *  len 0; no stream). */
+bool api_req_is_head(const api_req_t *req);
+
 /** A request header, or NULL (borrowed until the reply). */
 const char *api_req_header(api_req_t *req, const char *name);
-/** Add a header to the answer (before replying or starting a stream). */
+/** Add a header to the answer (before replying or starting a stream). Answers get
+ *  "Cache-Control: no-store" unless the handler set a Cache-Control of its own. */
 void api_reply_header(api_req_t *req, const char *name, const char *value);
 
 #endif

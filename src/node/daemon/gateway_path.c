@@ -125,12 +125,14 @@ gateway_path_resolve(const gateway_path_t *p, const unixfs_source_t *src, gatewa
 {
     memset(out, 0, sizeof *out);
     out->cid = p->root;
+    out->roots[out->n_roots++] = p->root;
     for (size_t i = 0; i < p->n; i++) {
         lookup_t l = {.name = p->seg[i]};
         int rc = unixfs_ls(&out->cid, src, match_entry, &l);
         out->at = i;
         if (l.found) {
             out->cid = l.cid;
+            out->roots[out->n_roots++] = l.cid;
             continue;
         }
         if (rc == 0) {

@@ -45,6 +45,10 @@ typedef struct gateway_resolve_t {
     size_t at;     /* on error: index of the segment that failed */
     bool no_entry; /* on LS_ENOENT: the directory was read and has no such entry
                       (false: a block on the way is not available) */
+    /* the logical roots resolved so far, one per path element from the root CID on
+       (path-gateway's X-Ipfs-Roots); on success n_roots = segments + 1 */
+    cid_t roots[GATEWAY_PATH_MAX_SEGMENTS + 1];
+    size_t n_roots;
 } gateway_resolve_t;
 
 /** Walk `p` from its root through `src`: each segment is looked up in the directory

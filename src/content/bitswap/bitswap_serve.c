@@ -211,7 +211,9 @@ answer(bitswap_t *bs, bitswap_peer_t *p, bitswap_wentry_t *e, bitswap_writer_t *
 {
     const bitswap_env_t *env = &bs->env;
     bool v12 = p->version >= BITSWAP_V120;
-    if (e->want_type == BITSWAP_WANT_HAVE) {
+    /* before 1.2.0 there are no want-haves (nor presences to answer them with): as
+       go-bitswap reads such a wantlist, every entry asks for the block */
+    if (e->want_type == BITSWAP_WANT_HAVE && v12) {
         if (env->has(env->ctx, &e->cid)) {
             p->ledger.haves_sent++;
             return bitswap_writer_presence(w, &e->cid, BITSWAP_HAVE) < 0 ? -1 : 1;
@@ -243,6 +245,8 @@ serve_one(bitswap_t *bs, bitswap_peer_t *p)
     while (p->q_head && bitswap_writer_size(w) < bs->cfg.batch_bytes) {
         bitswap_wentry_t *e = p->q_head;
         int r = answer(bs, p, e, w);
+        if (r < 0 && bitswap_writer_is_empty(w))
+            r = 1; /* fits in no message at all: drop it, or this peer never moves on */
         if (r < 0)
             break;
         if (r > 0)

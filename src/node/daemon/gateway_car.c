@@ -8,6 +8,7 @@
 #include "content/car/car.h"
 #include "content/dagpb/dagpb.h"
 #include "content/unixfs/unixfs_data.h"
+#include "lib/cidset/cidset.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
 
@@ -22,13 +23,6 @@ typedef struct walk_item_t {
     uint64_t lo, hi;
 } walk_item_t;
 
-/* The CIDs written so far (dups=n): open addressing, at most half full. */
-typedef struct cid_set_t {
-    cid_t *slots;
-    bool *used;
-    size_t cap, n;
-} cid_set_t;
-
 typedef struct car_job_t {
     content_job_t job;
     node_content_t *c;
@@ -36,7 +30,7 @@ typedef struct car_job_t {
     struct event *ev;
     walk_item_t *stack; /* depth-first: the next node is on top */
     size_t n, cap;
-    cid_set_t seen;
+    cidset_t *seen; /* the blocks written so far (dups=n) */
     bool dups;
 } car_job_t;
 
@@ -46,50 +40,6 @@ gateway_block_get(node_content_t *c, const cid_t *cid, buf_t *out)
     if (cid->hash.code == MULTIHASH_IDENTITY)
         return buf_append(out, cid->hash.digest, cid->hash.len);
     return blockstore_get(c->bs, cid, out);
-}
-
-/* ---- the set of CIDs sent ---- */
-
-static size_t
-cid_hash(const cid_t *cid)
-{
-    uint64_t h = 1469598103934665603ull ^ cid->codec; /* FNV-1a */
-    for (size_t i = 0; i < cid->hash.len; i++)
-        h = (h ^ cid->hash.digest[i]) * 1099511628211ull;
-    return (size_t)(h ^ (h >> 29));
-}
-
-static bool set_add(cid_set_t *s, const cid_t *cid);
-
-static void
-set_grow(cid_set_t *s)
-{
-    cid_set_t old = *s;
-    s->cap = old.cap ? old.cap * 2 : 256;
-    s->slots = ls_calloc(s->cap, sizeof *s->slots);
-    s->used = ls_calloc(s->cap, sizeof *s->used);
-    s->n = 0;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.used[i])
-            set_add(s, &old.slots[i]);
-    free(old.slots);
-    free(old.used);
-}
-
-/* True if `cid` was not in the set (it is now). */
-static bool
-set_add(cid_set_t *s, const cid_t *cid)
-{
-    if ((s->n + 1) * 2 > s->cap)
-        set_grow(s);
-    size_t i = cid_hash(cid) & (s->cap - 1);
-    for (; s->used[i]; i = (i + 1) & (s->cap - 1))
-        if (cid_equal(&s->slots[i], cid))
-            return false;
-    s->slots[i] = *cid;
-    s->used[i] = true;
-    s->n++;
-    return true;
 }
 
 /* ---- the walk ---- */
@@ -183,7 +133,7 @@ static int
 car_next(car_job_t *j, buf_t *out, buf_t *blk)
 {
     walk_item_t it = j->stack[--j->n];
-    bool again = !j->dups && !set_add(&j->seen, &it.cid);
+    bool again = !j->dups && !cidset_add(j->seen, &it.cid);
     if (again && (it.cid.codec != CID_CODEC_DAG_PB || it.walk == GATEWAY_WALK_BLOCK))
         return 0;
     buf_clear(blk);
@@ -201,8 +151,7 @@ car_job_free(car_job_t *j)
     node_content_job_remove(j->c, &j->job);
     event_free(j->ev);
     free(j->stack);
-    free(j->seen.slots);
-    free(j->seen.used);
+    cidset_free(j->seen);
     free(j);
 }
 
@@ -258,6 +207,7 @@ gateway_car_start(node_content_t *c, api_req_t *req, const gateway_car_plan_t *p
     j->c = c;
     j->req = req;
     j->dups = plan->dups;
+    j->seen = cidset_new();
     j->job.cancel = car_cancel;
     j->ev = event_new(c->node->base, -1, 0, car_step, j);
     /* the terminal at the bottom, the path's blocks above it in order */

@@ -25,6 +25,7 @@
 
 #include "content/dagpb/dagpb.h"
 #include "dht/kad_validate.h"
+#include "lib/cidset/cidset.h"
 #include "lib/clock/clock.h"
 #include "lib/err/err.h"
 #include "lib/log/log.h"
@@ -41,20 +42,12 @@
 #define FIND_EVERY_MS 5000
 #define FIND_MAX_PROVIDERS 20
 
-/* An open-addressing set of CIDs keyed by multihash (linear probing, deletion by
- * backward shift). */
-typedef struct cidset_t {
-    cid_t *slots;
-    bool *used;
-    size_t cap, n;
-} cidset_t;
-
 struct node_fetch_t {
     node_fetch_t *next;
     node_bitswap_t *g;
     bitswap_session_t *session;
     cid_t root;
-    cidset_t pending;          /* wanted from the network */
+    cidset_t *pending;         /* wanted from the network */
     blockstore_cidlist_t unchecked; /* to look at in the store */
     size_t unchecked_at;
     node_fetch_progress_t p;
@@ -80,114 +73,6 @@ struct node_fetch_t {
     bool single;       /* the root block alone (block get), no links followed */
     char why[160];     /* a sentence for the user about err, or "" */
 };
-
-static size_t
-mh_slot(const cidset_t *s, const cid_t *cid)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < cid->hash.len && i < 16; i++)
-        h = (h ^ cid->hash.digest[i]) * 1099511628211ull;
-    return (size_t)(h & (s->cap - 1));
-}
-
-static bool
-mh_equal(const cid_t *a, const cid_t *b)
-{
-    return a->hash.code == b->hash.code && a->hash.len == b->hash.len &&
-           memcmp(a->hash.digest, b->hash.digest, a->hash.len) == 0;
-}
-
-static void cidset_add(cidset_t *s, const cid_t *cid);
-
-static void
-cidset_grow(cidset_t *s)
-{
-    cidset_t old = *s;
-    s->cap = old.cap ? old.cap * 2 : 256;
-    s->slots = ls_calloc(s->cap, sizeof *s->slots);
-    s->used = ls_calloc(s->cap, sizeof *s->used);
-    s->n = 0;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.used[i])
-            cidset_add(s, &old.slots[i]);
-    free(old.slots);
-    free(old.used);
-}
-
-static void
-cidset_add(cidset_t *s, const cid_t *cid)
-{
-    if ((s->n + 1) * 2 > s->cap)
-        cidset_grow(s);
-    size_t i = mh_slot(s, cid);
-    while (s->used[i]) {
-        if (mh_equal(&s->slots[i], cid))
-            return;
-        i = (i + 1) & (s->cap - 1);
-    }
-    s->used[i] = true;
-    s->slots[i] = *cid;
-    s->n++;
-}
-
-static bool
-cidset_has(const cidset_t *s, const cid_t *cid)
-{
-    if (!s->cap)
-        return false;
-    for (size_t i = mh_slot(s, cid); s->used[i]; i = (i + 1) & (s->cap - 1))
-        if (mh_equal(&s->slots[i], cid))
-            return true;
-    return false;
-}
-
-static bool
-cidset_remove(cidset_t *s, const cid_t *cid)
-{
-    if (!s->cap)
-        return false;
-    size_t mask = s->cap - 1, i = mh_slot(s, cid);
-    while (s->used[i] && !mh_equal(&s->slots[i], cid))
-        i = (i + 1) & mask;
-    if (!s->used[i])
-        return false;
-    s->used[i] = false;
-    s->n--;
-    for (size_t j = (i + 1) & mask; s->used[j]; j = (j + 1) & mask) {
-        size_t home = mh_slot(s, &s->slots[j]);
-        /* move slots[j] into the hole at i unless its home lies in (i, j] */
-        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (stays)
-            continue;
-        s->slots[i] = s->slots[j];
-        s->used[i] = true;
-        s->used[j] = false;
-        i = j;
-    }
-    return true;
-}
-
-/* Some member (the first in slot order), or false if the set is empty. */
-static bool
-cidset_any(const cidset_t *s, cid_t *out)
-{
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->used[i]) {
-            *out = s->slots[i];
-            return true;
-        }
-    return false;
-}
-
-static void
-cidset_free(cidset_t *s)
-{
-    free(s->slots);
-    free(s->used);
-    memset(s, 0, sizeof *s);
-}
-
-/* ---- the walk ---- */
 
 /* Root bookkeeping: the expected DAG size is the root block plus its links' Tsizes. */
 static void
@@ -224,7 +109,7 @@ static int
 visit(node_fetch_t *f, const cid_t *cid, buf_t *tmp)
 {
     blockstore_t *bs = f->g->c->bs;
-    if (cidset_has(&f->pending, cid))
+    if (cidset_has(f->pending, cid))
         return 0;
     if (blockstore_has(bs, cid)) {
         /* a held leaf is only counted, unless the output file needs its bytes */
@@ -240,7 +125,7 @@ visit(node_fetch_t *f, const cid_t *cid, buf_t *tmp)
             return take_block(f, cid, tmp->data, tmp->len);
         /* damaged on disk (quarantined by get): fetch it again */
     }
-    cidset_add(&f->pending, cid);
+    cidset_add(f->pending, cid);
     return 1;
 }
 
@@ -275,7 +160,7 @@ pump(node_fetch_t *f)
         blockstore_cidlist_clear(&f->unchecked);
         f->unchecked_at = 0;
     }
-    if (f->pending.n == 0 && f->unchecked.n == 0) {
+    if (cidset_count(f->pending) == 0 && f->unchecked.n == 0) {
         finish_soon(f, 0);
     } else {
         node_bitswap_kick(f->g);
@@ -304,8 +189,8 @@ walk_path(node_fetch_t *f)
     int rc = content_path_walk(f->g->c, f->path, &target, &missing, f->why, sizeof f->why);
     if (rc == LS_EAGAIN) {
         f->why[0] = '\0';
-        if (!cidset_has(&f->pending, &missing)) {
-            cidset_add(&f->pending, &missing);
+        if (!cidset_has(f->pending, &missing)) {
+            cidset_add(f->pending, &missing);
             bitswap_session_want(f->session, &missing, 1);
             node_bitswap_kick(f->g);
         }
@@ -326,7 +211,7 @@ void
 node_fetch_on_block(node_bitswap_t *g, const cid_t *cid, const uint8_t *data, size_t len)
 {
     for (node_fetch_t *f = g->fetches; f; f = f->next) {
-        if (!cidset_remove(&f->pending, cid))
+        if (!cidset_remove(f->pending, cid))
             continue;
         f->p.fetched_blocks++;
         f->p.fetched_bytes += len;
@@ -442,7 +327,7 @@ find_providers(node_fetch_t *f)
     buf_t key = BUF_INIT(MULTIHASH_MAX_DIGEST + 16);
     int rc = LS_ENOENT;
     f->last_find_ms = clock_mono_ms();
-    if (f->finds++ % 2 == 0 || !cidset_any(&f->pending, &f->find_cid))
+    if (f->finds++ % 2 == 0 || !cidset_any(f->pending, &f->find_cid))
         f->find_cid = f->root;
     if (!cid_equal(&f->find_cid, &f->root)) {
         buf_t c = BUF_INIT(256);
@@ -465,7 +350,7 @@ on_find(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     uint64_t now = clock_mono_ms();
-    if (f->pending.n == 0 || f->err)
+    if (cidset_count(f->pending) == 0 || f->err)
         return;
     http_seeds_pump(f->seeds); /* a seeder idle while wants wait: put it to work */
     if (f->find_q)
@@ -506,7 +391,7 @@ fetch_free(node_fetch_t *f)
     http_seeds_free(f->seeds);
     event_free(f->ev_find);
     bitswap_session_free(f->session);
-    cidset_free(&f->pending);
+    cidset_free(f->pending);
     blockstore_cidlist_clear(&f->unchecked);
     event_free(f->ev_done);
     fetch_out_free(f->out);
@@ -547,6 +432,7 @@ fetch_new(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *c
 {
     node_fetch_t *f = ls_calloc(1, sizeof *f);
     node_bitswap_t *g = c->bitswap;
+    f->pending = cidset_new();
     f->g = g;
     f->root = *root;
     f->done = done;
@@ -580,7 +466,7 @@ node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node
     node_fetch_t *f = fetch_new(c, root, done, ctx);
     f->out_path = path ? ls_strdup(path) : NULL;
     start_dag(f);
-    if (f->pending.n)
+    if (cidset_count(f->pending))
         find_providers(f); /* ask the DHT at once: more sources, HTTP seeders too */
     return f;
 }
@@ -600,7 +486,7 @@ node_fetch_start_path(node_content_t *c, gateway_path_t *p, const char *path, bo
         walk_path(f);
     }
     memset(p, 0, sizeof *p);
-    if (f->pending.n)
+    if (cidset_count(f->pending))
         find_providers(f); /* the root's providers most likely hold the rest */
     return f;
 }

@@ -19,6 +19,16 @@ nth(int i, uint64_t codec)
     return c;
 }
 
+/* xorshift32: a reproducible sequence for the test */
+static uint32_t
+next_rand(uint32_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
 /* Random adds and removes against a plain array: after each step membership and the
  * count agree (backward-shift deletion keeps every probe chain whole). */
 static void
@@ -29,11 +39,11 @@ test_cidset_matches_reference(void **state)
     memset(in, 0, sizeof in);
     cidset_t *s = cidset_new();
     size_t count = 0;
-    srand(7);
+    uint32_t seed = 7;
     for (int step = 0; step < 60000; step++) {
-        int i = rand() % N;
+        int i = (int)(next_rand(&seed) % N);
         cid_t c = nth(i, CID_CODEC_RAW);
-        if (rand() % 3) {
+        if (next_rand(&seed) % 3) {
             assert_int_equal(cidset_add(s, &c), !in[i]);
             count += !in[i];
             in[i] = true;

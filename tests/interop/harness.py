@@ -335,6 +335,65 @@ class JsPeer:
 
 
 @atexit.register
+class JsonLinesProc:
+    """A JS harness `js/<script>` (helia.mjs, helia_http.mjs) driven by JSON lines:
+    each command {"id", "cmd", ...} is answered by a line with the same "id"; lines
+    without one are events kept by name ("ready": `self.ready`). stderr goes to
+    `<workdir>/<script name>.stderr.log`."""
+
+    def __init__(self, script, workdir, ready_timeout=60):
+        self.name = os.path.splitext(script)[0]
+        self.log = open(workdir.sub(self.name + ".stderr.log"), "wb")
+        self.proc = subprocess.Popen([node_binary(), os.path.join(HERE, "js", script)],
+                                     cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True, bufsize=1)
+        self.ids = itertools.count(1)
+        self.replies = {}
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready = self._wait(lambda: self.replies.get("ready"), ready_timeout)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            with self.cond:
+                self.replies[msg.get("id", msg.get("event"))] = msg
+                self.cond.notify_all()
+
+    def _wait(self, pred, timeout):
+        end = time.time() + timeout
+        with self.cond:
+            while time.time() < end:
+                v = pred()
+                if v:
+                    return v
+                if self.proc.poll() is not None:
+                    break
+                self.cond.wait(0.2)
+        raise AssertionError("%s did not answer (see %s.stderr.log)" % (self.name, self.name))
+
+    def cmd(self, cmd, timeout=300, **args):
+        """Send a command and wait for its answer; an answer without "ok" fails."""
+        i = next(self.ids)
+        self.proc.stdin.write(json.dumps(dict(args, id=i, cmd=cmd)) + "\n")
+        self.proc.stdin.flush()
+        r = self._wait(lambda: self.replies.get(i), timeout)
+        if not r.get("ok"):
+            raise AssertionError("%s %s failed: %s" % (self.name, cmd, r.get("error")))
+        return r
+
+    def close(self):
+        try:
+            self.cmd("stop", timeout=10)
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001  (best effort at teardown)
+            self.proc.kill()
+        self.log.close()
+
+
 def _kill_leftovers():
     with _live_lock:
         peers = list(_live)

@@ -12,13 +12,8 @@ multiformats (each block checked against its CID) and ipfs-unixfs-exporter, whic
 reads the asked range from the CAR's blocks alone: the CAR holds every block the
 range needs. (No @ipld/car is installed; the CARv1 framing is read by hand there.)"""
 import hashlib
-import itertools
-import json
 import os
-import subprocess
 import sys
-import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
@@ -35,58 +30,9 @@ SIZE = int(os.environ.get("GW_HELIA_MIB", "50")) * MiB
 STATE = {}
 
 
-class HeliaHttp:
-    """One js/helia_http.mjs process speaking JSON lines."""
-
-    def __init__(self, workdir):
-        self.log = open(workdir.sub("helia_http.stderr.log"), "wb")
-        self.proc = subprocess.Popen(
-            [ih.node_binary(), os.path.join(HERE, "js", "helia_http.mjs")], cwd=HERE,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
-            bufsize=1)
-        self.ids = itertools.count(1)
-        self.replies = {}
-        self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait(lambda: self.replies.get("ready"), 60)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            with self.cond:
-                self.replies[msg.get("id", msg.get("event"))] = msg
-                self.cond.notify_all()
-
-    def _wait(self, pred, timeout):
-        end = time.time() + timeout
-        with self.cond:
-            while time.time() < end:
-                v = pred()
-                if v:
-                    return v
-                if self.proc.poll() is not None:
-                    break
-                self.cond.wait(0.2)
-        raise AssertionError("helia_http did not answer (see helia_http.stderr.log)")
-
-    def cmd(self, cmd, timeout=300, **args):
-        i = next(self.ids)
-        self.proc.stdin.write(json.dumps(dict(args, id=i, cmd=cmd)) + "\n")
-        self.proc.stdin.flush()
-        r = self._wait(lambda: self.replies.get(i), timeout)
-        check(r["ok"], "helia_http %s failed: %s" % (cmd, r.get("error")))
-        return r
-
-    def close(self):
-        try:
-            self.cmd("stop", timeout=10)
-            self.proc.wait(timeout=10)
-        except Exception:  # noqa: BLE001  (best effort at teardown)
-            self.proc.kill()
-        self.log.close()
+def HeliaHttp(workdir):
+    """One js/helia_http.mjs process."""
+    return ih.JsonLinesProc("helia_http.mjs", workdir)
 
 
 def make_file(path, size):

@@ -6,13 +6,9 @@ parameters on both sides). Sizes: 1 MiB and 20 MiB. helia offers only
 for its own messages. A directory helia writes as a HAMT shard (small
 shardSplitThresholdBytes) is fetched, listed and written out by Lester intact."""
 import hashlib
-import itertools
-import json
 import os
 import re
-import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,60 +26,13 @@ SIZES = (1 * MiB, 20 * MiB)
 STATE = {}
 
 
-class Helia:
-    """One js/helia.mjs process speaking JSON lines."""
+class Helia(ih.JsonLinesProc):
+    """One js/helia.mjs process."""
 
     def __init__(self, workdir):
-        self.log = open(workdir.sub("helia.stderr.log"), "wb")
-        self.proc = subprocess.Popen([ih.node_binary(), os.path.join(HERE, "js", "helia.mjs")],
-                                     cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True, bufsize=1)
-        self.ids = itertools.count(1)
-        self.replies = {}
-        self.cond = threading.Condition()
-        self.ready = None
-        threading.Thread(target=self._read, daemon=True).start()
-        self.ready = self._wait(lambda: self.replies.get("ready"), 60)
+        super().__init__("helia.mjs", workdir)
         self.addr = self.ready["addrs"][0]
         self.peer_id = self.ready["peerId"]
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            with self.cond:
-                self.replies[msg.get("id", msg.get("event"))] = msg
-                self.cond.notify_all()
-
-    def _wait(self, pred, timeout):
-        end = time.time() + timeout
-        with self.cond:
-            while time.time() < end:
-                v = pred()
-                if v:
-                    return v
-                if self.proc.poll() is not None:
-                    break
-                self.cond.wait(0.2)
-        raise AssertionError("helia did not answer (see helia.stderr.log)")
-
-    def cmd(self, cmd, timeout=300, **args):
-        i = next(self.ids)
-        self.proc.stdin.write(json.dumps(dict(args, id=i, cmd=cmd)) + "\n")
-        self.proc.stdin.flush()
-        r = self._wait(lambda: self.replies.get(i), timeout)
-        check(r["ok"], "helia %s failed: %s" % (cmd, r.get("error")))
-        return r
-
-    def close(self):
-        try:
-            self.cmd("stop", timeout=10)
-            self.proc.wait(timeout=10)
-        except Exception:  # noqa: BLE001  (best effort at teardown)
-            self.proc.kill()
-        self.log.close()
 
 
 def make_file(path, size, seed):

@@ -15,19 +15,10 @@
 //
 // Loopback only: TCP on 127.0.0.1, Noise, yamux, identify, ping, Bitswap (helia's
 // default: /ipfs/bitswap/1.2.0 only); no routers, no bootstrap, no HTTP gateways.
-if (typeof Promise.withResolvers !== 'function') {
-  Promise.withResolvers = function withResolvers () {
-    let resolve, reject
-    const promise = new this((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
+import { serve, stderrLog } from './jsonlines.mjs'
 
-const log = (...a) => { process.stderr.write(`[helia.mjs] ${a.join(' ')}\n`) }
-console.log = console.info = console.debug = log
-console.warn = (...a) => log('WARN', ...a)
+const log = stderrLog('helia.mjs')
 
-const { createInterface } = await import('node:readline')
 const fs = await import('node:fs')
 const pathMod = await import('node:path')
 const { createHeliaLight } = await import('helia')
@@ -43,8 +34,6 @@ const { multiaddr } = await import('@multiformats/multiaddr')
 const { CID } = await import('multiformats/cid')
 const { fixedSize } = await import('ipfs-unixfs-importer/chunker')
 const { balanced } = await import('ipfs-unixfs-importer/layout')
-
-const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n')
 
 let helia = createHeliaLight({})
 helia = withLibp2pLight(helia, {
@@ -114,22 +103,8 @@ const commands = {
   }
 }
 
-emit({
-  event: 'ready',
+serve(commands, {
   peerId: helia.libp2p.peerId.toString(),
   addrs: helia.libp2p.getMultiaddrs().map(String),
   protocols: helia.libp2p.getProtocols()
-})
-
-createInterface({ input: process.stdin }).on('line', async (line) => {
-  let msg
-  try { msg = JSON.parse(line) } catch { return }
-  const fn = commands[msg.cmd]
-  try {
-    if (!fn) throw new Error('unknown command ' + msg.cmd)
-    emit({ id: msg.id, ok: true, ...(await fn(msg)) })
-  } catch (err) {
-    log(msg.cmd, 'failed:', err?.stack ?? err)
-    emit({ id: msg.id, ok: false, error: String(err?.message ?? err) })
-  }
-})
+}, log)

@@ -17,19 +17,10 @@
 //
 // No delegated routers and no public gateways: the one router below answers every
 // findProviders with Lester's gateway, allowInsecure/allowLocal let helia use it.
-if (typeof Promise.withResolvers !== 'function') {
-  Promise.withResolvers = function withResolvers () {
-    let resolve, reject
-    const promise = new this((res, rej) => { resolve = res; reject = rej })
-    return { promise, resolve, reject }
-  }
-}
+import { serve, stderrLog } from './jsonlines.mjs'
 
-const log = (...a) => { process.stderr.write(`[helia_http.mjs] ${a.join(' ')}\n`) }
-console.log = console.info = console.debug = log
-console.warn = (...a) => log('WARN', ...a)
+const log = stderrLog('helia_http.mjs')
 
-const { createInterface } = await import('node:readline')
 const fs = await import('node:fs')
 const crypto = await import('node:crypto')
 const { createHeliaLight } = await import('helia')
@@ -43,7 +34,6 @@ const { identity } = await import('multiformats/hashes/identity')
 const { MemoryBlockstore } = await import('blockstore-core')
 const { exporter } = await import('ipfs-unixfs-exporter')
 
-const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n')
 const TRANSPORT_IPFS_GATEWAY_HTTP = 0x0920
 
 // Every findProviders answered with the gateways of the current `get` (one here).
@@ -146,17 +136,4 @@ function equal (a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
-emit({ event: 'ready' })
-
-createInterface({ input: process.stdin }).on('line', async (line) => {
-  let msg
-  try { msg = JSON.parse(line) } catch { return }
-  const fn = commands[msg.cmd]
-  try {
-    if (!fn) throw new Error('unknown command ' + msg.cmd)
-    emit({ id: msg.id, ok: true, ...(await fn(msg)) })
-  } catch (err) {
-    log(msg.cmd, 'failed:', err?.stack ?? err)
-    emit({ id: msg.id, ok: false, error: String(err?.message ?? err) })
-  }
-})
+serve(commands, {}, log)

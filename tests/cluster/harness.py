@@ -206,8 +206,9 @@ def write_file(path, data):
 
 
 def run_tests(tests, state):
-    """main(tests), then kill every Node left in `state` and, if all passed, remove
-    its Workdir `state["w"]` (a failed run keeps it for a look). Exits like main."""
+    """main(tests), then close every Node (or anything with close()) left in `state`
+    and, if all passed, remove its Workdir `state["w"]` (a failed run keeps it for a
+    look). Exits like main."""
     code = 1
     try:
         main(tests)
@@ -215,8 +216,8 @@ def run_tests(tests, state):
         code = e.code
     finally:
         for v in state.values():
-            if isinstance(v, Node):
-                v.close()
+            if not isinstance(v, Workdir) and callable(getattr(v, "close", None)):
+                v.close()  # nodes, JS peers: whatever is still running
         if code == 0 and "w" in state:
             state["w"].cleanup()
     raise SystemExit(code)

@@ -42,7 +42,7 @@ def raw_cid(data):
 
 def cli_bytes(node, *args, cwd=None):
     """The CLI's stdout as bytes (a block, a file), exit code 0 required."""
-    return subprocess.run([LESTER, "--home", node.home] + list(args), cwd=cwd,
+    return subprocess.run([os.path.abspath(LESTER), "--home", node.home] + list(args), cwd=cwd,
                           capture_output=True, check=True).stdout
 
 

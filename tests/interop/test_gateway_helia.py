@@ -17,7 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
-from harness import Workdir, check, loopback_node, main, run  # noqa: E402
+from harness import Workdir, check, loopback_node, run, run_tests  # noqa: E402
 
 import importlib.util  # noqa: E402
 
@@ -114,20 +114,8 @@ def run_all():
         print("SKIP: %s" % (why or "@helia/http not installed: run scripts/interop-deps.sh"))
         print("0 passed, 0 failed")
         return
-    code = 1
-    try:
-        setup()
-        main([test_helia_http_fetches_from_lester_gateway, test_car_ranges_read_by_helia_exporter])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        if "helia" in STATE:
-            STATE["helia"].close()
-        if "node" in STATE:
-            STATE["node"].stop()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([setup, test_helia_http_fetches_from_lester_gateway,
+               test_car_ranges_read_by_helia_exporter], STATE)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
-from harness import Workdir, check, loopback_node, main, run, run_json  # noqa: E402
+from harness import Workdir, check, loopback_node, run, run_tests, run_json  # noqa: E402
 
 import importlib.util  # noqa: E402
 
@@ -133,21 +133,8 @@ def run_all():
         print("SKIP: %s" % (why or "helia not installed: run scripts/interop-deps.sh"))
         print("0 passed, 0 failed")
         return
-    code = 1
-    try:
-        setup()
-        main([test_helia_fetches_from_lester, test_lester_fetches_from_helia,
-              test_lester_gets_helia_hamt_directory])
-    except SystemExit as e:
-        code = e.code
-    finally:
-        if "helia" in STATE:
-            STATE["helia"].close()
-        if "node" in STATE:
-            STATE["node"].stop()
-        if code == 0 and "w" in STATE:
-            STATE["w"].cleanup()
-    raise SystemExit(code)
+    run_tests([setup, test_helia_fetches_from_lester, test_lester_fetches_from_helia,
+               test_lester_gets_helia_hamt_directory], STATE)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@
 //
 // Loopback only: TCP on 127.0.0.1, Noise, yamux, identify, ping, Bitswap (helia's
 // default: /ipfs/bitswap/1.2.0 only); no routers, no bootstrap, no HTTP gateways.
-import { serve, stderrLog } from './jsonlines.mjs'
+import { catToFile, serve, stderrLog } from './jsonlines.mjs'
 
 const log = stderrLog('helia.mjs')
 
@@ -82,19 +82,7 @@ const commands = {
     return { peer: conn.remotePeer.toString() }
   },
   async get ({ cid, out, timeoutMs }) {
-    const t0 = performance.now()
-    const fd = fs.openSync(out, 'w')
-    let bytes = 0
-    try {
-      const signal = AbortSignal.timeout(timeoutMs ?? 300000)
-      for await (const buf of ufs.cat(CID.parse(cid), { signal })) {
-        fs.writeSync(fd, buf)
-        bytes += buf.length
-      }
-    } finally {
-      fs.closeSync(fd)
-    }
-    return { bytes, ms: performance.now() - t0 }
+    return catToFile(ufs, CID.parse(cid), out, timeoutMs)
   },
   async stop () {
     await helia.stop()

@@ -17,11 +17,10 @@
 //
 // No delegated routers and no public gateways: the one router below answers every
 // findProviders with Lester's gateway, allowInsecure/allowLocal let helia use it.
-import { serve, stderrLog } from './jsonlines.mjs'
+import { catToFile, serve, stderrLog } from './jsonlines.mjs'
 
 const log = stderrLog('helia_http.mjs')
 
-const fs = await import('node:fs')
 const crypto = await import('node:crypto')
 const { createHeliaLight } = await import('helia')
 const { withHTTP } = await import('@helia/http')
@@ -88,19 +87,8 @@ const commands = {
     gateways.push(gateway)
     requests = 0
     accepts.clear()
-    const t0 = performance.now()
-    const fd = fs.openSync(out, 'w')
-    let bytes = 0
-    try {
-      const signal = AbortSignal.timeout(timeoutMs ?? 300000)
-      for await (const buf of ufs.cat(CID.parse(cid), { signal })) {
-        fs.writeSync(fd, buf)
-        bytes += buf.length
-      }
-    } finally {
-      fs.closeSync(fd)
-    }
-    return { bytes, ms: performance.now() - t0, requests, accept: [...accepts] }
+    const r = await catToFile(ufs, CID.parse(cid), out, timeoutMs)
+    return { ...r, requests, accept: [...accepts] }
   },
   async car ({ url, cid, offset, length }) {
     const res = await fetch(url, { headers: { Accept: 'application/vnd.ipld.car' } })

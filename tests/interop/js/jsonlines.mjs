@@ -39,3 +39,22 @@ export function serve (commands, ready, log) {
     }
   })
 }
+
+// Write the UnixFS file `cid` (a CID object) read through `ufs` (@helia/unixfs) to the
+// path `out`: {bytes, ms}.
+export async function catToFile (ufs, cid, out, timeoutMs) {
+  const fs = await import('node:fs')
+  const t0 = performance.now()
+  const fd = fs.openSync(out, 'w')
+  let bytes = 0
+  try {
+    const signal = AbortSignal.timeout(timeoutMs ?? 300000)
+    for await (const buf of ufs.cat(cid, { signal })) {
+      fs.writeSync(fd, buf)
+      bytes += buf.length
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+  return { bytes, ms: performance.now() - t0 }
+}

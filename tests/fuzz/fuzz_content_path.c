@@ -9,19 +9,9 @@
 #include "lib/buf/buf.h"
 #include "node/daemon/content_path.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "path_invariants.h"
 
-static void
-check_invariants(const gateway_path_t *p)
-{
-    if (p->n > GATEWAY_PATH_MAX_SEGMENTS)
-        abort();
-    for (size_t i = 0; i < p->n; i++) {
-        const char *s = p->seg[i];
-        if (!s[0] || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-            abort();
-    }
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -34,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(s);
         return 0;
     }
-    check_invariants(&p);
+    check_path_invariants(&p);
     buf_t again = BUF_INIT(BUF_UNLIMITED);
     if (cid_to_string(&p.root, &again) != 0)
         abort();

@@ -10,19 +10,9 @@
 #include "lib/err/err.h"
 #include "node/daemon/gateway_path.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "path_invariants.h"
 
-static void
-check_invariants(const gateway_path_t *p)
-{
-    if (p->n > GATEWAY_PATH_MAX_SEGMENTS)
-        abort();
-    for (size_t i = 0; i < p->n; i++) {
-        const char *s = p->seg[i];
-        if (!s[0] || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-            abort();
-    }
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* "<canonical cid>/%XX%XX.../%XX..." of `p`. */
 static void
@@ -46,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gateway_path_t p, q;
     if (gateway_path_parse((const char *)data, size, &p) != 0)
         return 0;
-    check_invariants(&p);
+    check_path_invariants(&p);
     buf_t again = BUF_INIT(BUF_UNLIMITED);
     reencode(&p, &again);
     if (again.len <= GATEWAY_PATH_MAX_LEN) {

@@ -59,6 +59,7 @@ int cmd_pin(cli_t *cli, int argc, char **argv);
 int cmd_repo(cli_t *cli, int argc, char **argv);
 int cmd_block(cli_t *cli, int argc, char **argv);
 int cmd_bitswap(cli_t *cli, int argc, char **argv);
+int cmd_dag(cli_t *cli, int argc, char **argv);
 /** `lester id <peer|multiaddr>`: identify a remote peer (cmd_swarm.c). */
 int cmd_id_remote(cli_t *cli, const char *target);
 
@@ -66,6 +67,6 @@ extern const char usage_init[], usage_daemon[], usage_id[], usage_version[], usa
     usage_config[], usage_devnet[], usage_shutdown[], usage_swarm[], usage_ping[], usage_diag[],
     usage_pubsub[], usage_trust[], usage_dht[];
 extern const char usage_add[], usage_cat[], usage_get[], usage_pin[], usage_repo[],
-    usage_block[], usage_bitswap[], usage_ls[];
+    usage_block[], usage_bitswap[], usage_ls[], usage_dag[];
 
 #endif

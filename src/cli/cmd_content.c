@@ -77,6 +77,17 @@ const char usage_block[] =
     "sha2-256) and prints its CID, stat prints the size of a held block. <cid> may be\n"
     "a path <cid>/dir/name to a held block.\n";
 
+const char usage_dag[] =
+    "usage: lester dag import <file.car> [--pin=false] [-q|--quiet] [--json]\n"
+    "       lester dag export <cid>[/path] [-o FILE] [--timeout S] [-q|--quiet]\n\n"
+    "DAGs as CAR files (CARv1), to and from kubo (`ipfs dag export|import`), helia and\n"
+    "other IPFS tools. import: the daemon reads the file (it must run on this\n"
+    "machine), checks every block against its CID (a block that lies stops the import)\n"
+    "and stores it; each root the CAR names is then pinned, unless --pin=false, if its\n"
+    "whole DAG is held — a root missing blocks is reported, not pinned, exit code 1.\n"
+    "export: the whole DAG under <cid> (fetched first if not held, as `lester cat`\n"
+    "does), depth-first, each block once, to stdout or FILE (written, then renamed).\n";
+
 const char usage_bitswap[] =
     "usage: lester bitswap stat [--json]\n\n"
     "Per-peer Bitswap ledgers: blocks and bytes sent to and received from each peer,\n"
@@ -421,4 +432,114 @@ cmd_ls(cli_t *cli, int argc, char **argv)
         ls_print(json_object_get(r.json, "entries"));
     client_resp_free(&r);
     return EXIT_OK;
+}
+
+/* ---- dag import / export (CAR files) ---- */
+
+typedef struct import_ctx_t {
+    const cli_t *cli;
+    progress_t bar;
+    int rc;
+} import_ctx_t;
+
+static void
+print_import(const json_t *j)
+{
+    printf("imported %lld blocks (%lld bytes)\n", json_integer_value(json_object_get(j, "blocks")),
+           json_integer_value(json_object_get(j, "bytes")));
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(j, "roots"), i, r) {
+        json_t *miss = json_object_get(r, "missing_blocks");
+        printf("root %s %s\n", json_string_value(json_object_get(r, "cid")),
+               json_is_true(json_object_get(r, "pinned")) ? "pinned"
+               : miss ? "incomplete: not pinned"
+                      : "not pinned");
+    }
+}
+
+static bool
+import_line(void *ctx, const char *line, size_t len)
+{
+    import_ctx_t *a = ctx;
+    json_t *j = json_loadb(line, len, 0, NULL);
+    const char *ev = json_string_value(json_object_get(j, "event"));
+    if (ev && strcmp(ev, "progress") == 0) {
+        progress_draw(&a->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
+                      (uint64_t)json_integer_value(json_object_get(j, "total")), 0, -1, -1);
+    } else if (ev && strcmp(ev, "done") == 0) {
+        progress_done(&a->bar);
+        if (a->cli->json)
+            cli_print_json(json_incref(j));
+        else
+            print_import(j);
+        long long bad = json_integer_value(json_object_get(j, "incomplete"));
+        a->rc = bad ? cli_fail(EXIT_FAIL, "dag import",
+                               "%lld root(s) whose DAG the CAR does not hold whole: not pinned "
+                               "(fetch the rest with `lester get <cid>`)", bad)
+                    : EXIT_OK;
+    } else if (ev && strcmp(ev, "error") == 0) {
+        progress_done(&a->bar);
+        a->rc = cli_fail(EXIT_FAIL, "dag import", "%s (at byte %lld of the CAR)",
+                         json_string_value(json_object_get(j, "message")),
+                         json_integer_value(json_object_get(j, "at_byte")));
+    }
+    json_decref(j);
+    return true;
+}
+
+static int
+dag_import(cli_t *cli, int argc, char **argv)
+{
+    const char *path = positional(argc, argv, 1);
+    char abs[PATH_MAX];
+    if (!path)
+        return cli_fail(EXIT_USAGE, "dag import", "which CAR file? (lester dag --help)");
+    if (!realpath(path, abs))
+        return cli_fail(EXIT_FAIL, "dag import", "%s: %s", path, strerror(errno));
+    import_ctx_t a = { .cli = cli, .rc = EXIT_FAIL };
+    progress_init(&a.bar, "import", has_flag(argc, argv, "-q", "--quiet"));
+    json_t *body = json_pack("{s:s, s:b}", "path", abs, "pin",
+                             !has_flag(argc, argv, "--pin=false", NULL));
+    int rc = client_stream(cli, "dag import", "/api/v0/dag/import", body, import_line, &a);
+    return rc != EXIT_OK ? rc : a.rc;
+}
+
+/* The CAR to stdout, or to -o FILE (written whole, then renamed into place). */
+static int
+dag_export(cli_t *cli, int argc, char **argv)
+{
+    const char *cid = positional(argc, argv, 1), *out = opt_value(argc, argv, "-o");
+    if (!cid)
+        return cli_fail(EXIT_USAGE, "dag export", "which CID? (lester dag --help)");
+    int rc = fetch(cli, "export", cid, argc, argv, NULL);
+    if (rc != EXIT_OK)
+        return rc;
+    char part[PATH_MAX + 16];
+    FILE *f = stdout;
+    if (out && (snprintf(part, sizeof part, "%s.lester-part", out) >= (int)sizeof part ||
+                !(f = fopen(part, "wb"))))
+        return cli_fail(EXIT_FAIL, "dag export", "cannot write %s: %s", out, strerror(errno));
+    json_t *body = json_pack("{s:s}", "cid", cid);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    uint64_t n = 0;
+    rc = content_stream_bytes(cli, "dag export", "/api/v0/dag/export", text, f, &n);
+    free(text);
+    if (out && (fclose(f) != 0 || (rc == EXIT_OK && rename(part, out) != 0)))
+        rc = cli_fail(EXIT_FAIL, "dag export", "cannot write %s: %s", out, strerror(errno));
+    if (out && rc != EXIT_OK)
+        unlink(part);
+    return rc;
+}
+
+int
+cmd_dag(cli_t *cli, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "import") == 0)
+        return dag_import(cli, argc, argv);
+    if (strcmp(sub, "export") == 0)
+        return dag_export(cli, argc, argv);
+    return cli_fail(EXIT_USAGE, "dag", "unknown subcommand '%s' (import or export)", sub);
 }

@@ -31,6 +31,7 @@ static const cli_command_t commands[] = {
     { "pin", cmd_pin, "keep content from garbage collection", usage_pin },
     { "repo", cmd_repo, "blockstore size, quota and garbage collection", usage_repo },
     { "block", cmd_block, "raw blocks: get, put, stat", usage_block },
+    { "dag", cmd_dag, "import and export DAGs as CAR files", usage_dag },
     { "bitswap", cmd_bitswap, "per-peer Bitswap ledgers", usage_bitswap },
     { "pubsub", cmd_pubsub, "subscribe, publish and inspect GossipSub topics", usage_pubsub },
     { "trust", cmd_trust, "peers' trust and reputation, and why they changed", usage_trust },

@@ -27,15 +27,16 @@ def check(cond, msg):
         fail(msg)
 
 
-def run(*args, home=None, env=None, check_rc=None, timeout=60, stdin=None):
-    """Run the CLI; returns CompletedProcess (text)."""
-    cmd = [LESTER] + (["--home", home] if home else []) + list(args)
+def run(*args, home=None, env=None, check_rc=None, timeout=60, stdin=None, text=True, cwd=None):
+    """Run the CLI (in `cwd` if given); returns CompletedProcess (text, or bytes with
+    text=False)."""
+    cmd = [os.path.abspath(LESTER)] + (["--home", home] if home else []) + list(args)
     e = dict(os.environ)
     e.pop("LESTER_PASSPHRASE", None)
     if env:
         e.update(env)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=e, timeout=timeout,
-                       input=stdin)
+    p = subprocess.run(cmd, capture_output=True, text=text, env=e, timeout=timeout,
+                       input=stdin, cwd=cwd)
     if check_rc is not None and p.returncode != check_rc:
         fail("%s exited %d (wanted %d)\nstdout: %s\nstderr: %s" % (
             " ".join(cmd), p.returncode, check_rc, p.stdout, p.stderr))

@@ -16,10 +16,8 @@ it by path over Bitswap.
 import base64
 import hashlib
 import os
-import subprocess
 
-from harness import (LESTER, Workdir, check, loopback_node, run, run_json, run_tests,
-                     write_file as write)
+from harness import Workdir, check, loopback_node, run, run_json, run_tests, write_file as write
 
 HAMT_ENTRIES = int(os.environ.get("PATHS_TEST_HAMT_ENTRIES", "1000"))
 STATE = {}
@@ -42,8 +40,7 @@ def raw_cid(data):
 
 def cli_bytes(node, *args, cwd=None):
     """The CLI's stdout as bytes (a block, a file), exit code 0 required."""
-    return subprocess.run([os.path.abspath(LESTER), "--home", node.home] + list(args), cwd=cwd,
-                          capture_output=True, check=True).stdout
+    return run(*args, home=node.home, cwd=cwd, text=False, check_rc=0).stdout
 
 
 def held(node, cid):

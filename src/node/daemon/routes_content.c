@@ -744,4 +744,5 @@ node_routes_content(node_t *n)
     api_route(n->api, "POST", "/api/v0/cat", route_cat, n);
     node_routes_export(n);
     node_routes_repo(n);
+    node_routes_dag(n);
 }

@@ -25,5 +25,7 @@ void content_cat_start(node_content_t *c, api_req_t *req, const cid_t *root, uin
 void node_routes_export(node_t *n);
 /** /api/v0/{pin,repo,block,bitswap}/... (routes_repo.c). */
 void node_routes_repo(node_t *n);
+/** /api/v0/dag/{import,export} (routes_dag.c). */
+void node_routes_dag(node_t *n);
 
 #endif

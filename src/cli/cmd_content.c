@@ -56,11 +56,12 @@ const char usage_get[] =
     "fails and leaves no file. Passphrase as for `lester add`.\n";
 
 const char usage_pin[] =
-    "usage: lester pin add <cid> [--direct] [--json]\n"
+    "usage: lester pin add <cid>[/path] [--direct] [--timeout S] [-q|--quiet] [--json]\n"
     "       lester pin rm <cid> [--json]\n"
     "       lester pin ls [--json]\n\n"
     "Pinned blocks survive `lester repo gc`. add pins the whole DAG (recursive) unless\n"
-    "--direct; every block must be held.\n";
+    "--direct (the one block); what is not held is fetched first over Bitswap, with a\n"
+    "progress bar (--timeout as for `lester get`).\n";
 
 const char usage_repo[] =
     "usage: lester repo stat [--json]\n"

@@ -53,6 +53,25 @@ print_pins(json_t *j)
                json_string_value(json_object_get(p, "mode")));
 }
 
+/* What is not held is fetched first (the DAG, or with --direct the block), as kubo's
+ * pin add does; then the daemon pins what it holds. */
+static int
+pin_add(cli_t *cli, const char *cid, int argc, char **argv)
+{
+    content_fetch_t o = { .cmd = "pin add", .cid = cid, .timeout_s = 60 };
+    for (int i = 2; i < argc; i++) {
+        o.block |= strcmp(argv[i], "--direct") == 0;
+        o.quiet |= strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0;
+        if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            o.timeout_s = strtol(argv[i + 1], NULL, 10);
+    }
+    int rc = content_fetch(cli, &o, NULL);
+    if (rc != EXIT_OK)
+        return rc;
+    return call(cli, "pin add", "POST", "/api/v0/pin/add",
+                json_pack("{s:s, s:b}", "cid", cid, "recursive", !o.block), print_cid);
+}
+
 int
 cmd_pin(cli_t *cli, int argc, char **argv)
 {
@@ -62,13 +81,8 @@ cmd_pin(cli_t *cli, int argc, char **argv)
         return call(cli, "pin ls", "GET", "/api/v0/pin/ls", NULL, print_pins);
     if ((strcmp(sub, "add") == 0 || strcmp(sub, "rm") == 0) && !cid)
         return cli_fail(EXIT_USAGE, "pin", "which CID? (lester pin --help)");
-    if (strcmp(sub, "add") == 0) {
-        bool direct = false;
-        for (int i = 2; i < argc; i++)
-            direct |= strcmp(argv[i], "--direct") == 0;
-        return call(cli, "pin add", "POST", "/api/v0/pin/add",
-                    json_pack("{s:s, s:b}", "cid", cid, "recursive", !direct), print_cid);
-    }
+    if (strcmp(sub, "add") == 0)
+        return pin_add(cli, cid, argc, argv);
     if (strcmp(sub, "rm") == 0)
         return call(cli, "pin rm", "POST", "/api/v0/pin/rm", json_pack("{s:s}", "cid", cid),
                     print_cid);

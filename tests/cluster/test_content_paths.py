@@ -12,7 +12,9 @@ it by path over Bitswap.
   of a file, `cat` of a directory (400, says to use ls/get), a path not held for a
   local-only command (404, says to fetch), a malformed path (400);
 - `block get` of a block not held fetches that block alone (its bytes equal A's,
-  no link followed: its children stay unheld), by CID and by path."""
+  no link followed: its children stay unheld), by CID and by path;
+- `pin add <cid>/many` fetches that HAMT directory's whole DAG and pins it (kept by
+  gc), `pin add --direct` fetches and pins one block; after `pin rm` gc collects."""
 import base64
 import hashlib
 import os
@@ -136,6 +138,28 @@ def test_block_get_fetches_one_block():
     check(got == want, "block get by path: the directory's block")
 
 
+def test_pin_add_fetches():
+    b, d, root = STATE["b"], STATE["tree"], STATE["root"]
+    many = only_hash(os.path.join(d, "many"), True)
+    check(not held(b, only_hash(os.path.join(d, "many", long_name(3)))), "not held before")
+    p = run("pin", "add", "-q", root + "/many", home=b.home, check_rc=0)
+    check(many in p.stdout, "pin add by path prints the CID pinned: %r" % p.stdout)
+    run("repo", "gc", home=b.home, check_rc=0)
+    for i in (3, 999):
+        blob = run("cat", "-q", "--timeout", "1", root + "/many/" + long_name(i),
+                   home=b.home, check_rc=0).stdout
+        check(blob == "entry %d\n" % i, "a pinned HAMT entry survives gc")
+    leaf = raw_cid(STATE["files"]["sub/pct%41.txt"])
+    run("pin", "add", "--direct", "-q", leaf, home=b.home, check_rc=0)
+    modes = {x["cid"]: x["mode"] for x in run_json("pin", "ls", home=b.home)["pins"]}
+    check(modes.get(many) == "recursive" and modes.get(leaf) == "direct", "pins: %r" % modes)
+    run("pin", "rm", many, home=b.home, check_rc=0)
+    run("repo", "gc", home=b.home, check_rc=0)
+    check(not held(b, only_hash(os.path.join(d, "many", long_name(3)))), "unpinned: collected")
+    check(held(b, leaf), "the direct pin kept its block")
+
+
 if __name__ == "__main__":
     run_tests([test_setup, test_cat_by_path, test_get_by_path_fetches_only_the_path,
-               test_ls_and_stat_by_path, test_errors, test_block_get_fetches_one_block], STATE)
+               test_ls_and_stat_by_path, test_errors, test_block_get_fetches_one_block,
+               test_pin_add_fetches], STATE)

@@ -6,8 +6,8 @@
  * 16 bytes rather than a copy of the key. The map never owns or frees the objects.
  *
  * Peer IDs arrive from the network (discovery, inbound connections), so an attacker
- * chooses them. Keys are hashed with SipHash-2-4 under a random key drawn per map, so
- * no one can precompute IDs that collide; linear probing with backward-shift
+ * chooses them. A typed face of lib/keymap: SipHash-2-4 under a random key drawn per
+ * map, so no one can precompute IDs that collide; linear probing with backward-shift
  * deletion keeps lookups short with no tombstones. Load stays at most 1/2. */
 #ifndef LS_NET_PEERMAP_H
 #define LS_NET_PEERMAP_H

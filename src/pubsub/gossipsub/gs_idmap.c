@@ -1,26 +1,15 @@
-/* gs_idmap — see gs_idmap.h. */
+/* gs_idmap — see gs_idmap.h. A gs_idmap_t is a lib/keymap keymap_t under another
+ * name: the pointer is converted, never dereferenced as a gs_idmap_t, so the typed
+ * face costs neither an allocation nor an indirection. */
 #include "pubsub/gossipsub/gs_idmap.h"
 
-#include <sodium.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "lib/crypto/random.h"
+#include "lib/keymap/keymap.h"
 
-#define MIN_CAP 64
-
-typedef struct slot_t {
-    uint64_t hash;
-    void *obj; /* NULL: empty */
-} slot_t;
-
-struct gs_idmap_t {
-    slot_t *slots;
-    size_t cap; /* a power of two */
-    size_t count;
-    size_t key_offset;
-    uint8_t sipkey[crypto_shorthash_KEYBYTES];
-};
+/* The first table size of every gs_idmap: seen cache, message cache, pending
+ * validations and each peer's DONTWANT list. */
+#define MIN_SLOTS 64
 
 bool
 gs_msgid_set(gs_msgid_t *id, const uint8_t *p, size_t len)
@@ -34,138 +23,61 @@ gs_msgid_set(gs_msgid_t *id, const uint8_t *p, size_t len)
     return true;
 }
 
-static const gs_msgid_t *
-key_of(const gs_idmap_t *m, const void *obj)
+static keymap_t *
+km(gs_idmap_t *m)
 {
-    return (const gs_msgid_t *)((const char *)obj + m->key_offset);
+    return (keymap_t *)m;
 }
 
-static bool
-key_eq(const gs_msgid_t *a, const gs_msgid_t *b)
+static const keymap_t *
+ckm(const gs_idmap_t *m)
 {
-    return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+    return (const keymap_t *)m;
 }
 
-static uint64_t
-hash_id(const gs_idmap_t *m, const gs_msgid_t *id)
+/* A gs_msgid_t's bytes; gs_msgid_set() keeps len in range, clamped here anyway so
+ * the map cannot read past the struct. */
+static const uint8_t *
+view_msgid(const void *key, size_t *len)
 {
-    uint8_t out[crypto_shorthash_BYTES];
-    uint64_t h = 0;
+    const gs_msgid_t *id = key;
 
-    crypto_shorthash(out, id->b, id->len, m->sipkey);
-    for (size_t i = 0; i < sizeof out; i++)
-        h = (h << 8) | out[i];
-    return h;
+    *len = id->len <= PUBSUB_MSGID_MAX ? id->len : PUBSUB_MSGID_MAX;
+    return id->b;
 }
 
 gs_idmap_t *
 gs_idmap_new(size_t key_offset)
 {
-    gs_idmap_t *m = ls_calloc(1, sizeof *m);
-    m->cap = MIN_CAP;
-    m->slots = ls_calloc(m->cap, sizeof *m->slots);
-    m->key_offset = key_offset;
-    random_bytes(m->sipkey, sizeof m->sipkey);
-    return m;
+    return (gs_idmap_t *)keymap_new(key_offset, view_msgid, MIN_SLOTS);
 }
 
 void
 gs_idmap_free_(gs_idmap_t *m)
 {
-    if (!m)
-        return;
-    free(m->slots);
-    free(m);
+    keymap_free_(km(m));
 }
 
 size_t
 gs_idmap_count(const gs_idmap_t *m)
 {
-    return m->count;
-}
-
-static size_t
-find_slot(const gs_idmap_t *m, const gs_msgid_t *id, uint64_t h)
-{
-    size_t mask = m->cap - 1;
-    size_t i = (size_t)h & mask;
-
-    while (m->slots[i].obj) {
-        if (m->slots[i].hash == h && key_eq(key_of(m, m->slots[i].obj), id))
-            return i;
-        i = (i + 1) & mask;
-    }
-    return i;
+    return keymap_count(ckm(m));
 }
 
 void *
 gs_idmap_get(const gs_idmap_t *m, const gs_msgid_t *id)
 {
-    return m->slots[find_slot(m, id, hash_id(m, id))].obj;
-}
-
-static void
-grow(gs_idmap_t *m)
-{
-    slot_t *old = m->slots;
-    size_t oldcap = m->cap;
-
-    m->cap *= 2;
-    m->slots = ls_calloc(m->cap, sizeof *m->slots);
-    for (size_t i = 0; i < oldcap; i++) {
-        if (!old[i].obj)
-            continue;
-        size_t j = (size_t)old[i].hash & (m->cap - 1);
-        while (m->slots[j].obj)
-            j = (j + 1) & (m->cap - 1);
-        m->slots[j] = old[i];
-    }
-    free(old);
+    return keymap_get(ckm(m), id);
 }
 
 void *
 gs_idmap_put(gs_idmap_t *m, void *obj)
 {
-    const gs_msgid_t *id = key_of(m, obj);
-    uint64_t h = hash_id(m, id);
-    size_t i = find_slot(m, id, h);
-    void *prev = m->slots[i].obj;
-
-    if (prev) {
-        m->slots[i].obj = obj;
-        return prev;
-    }
-    if (2 * (m->count + 1) > m->cap) {
-        grow(m);
-        i = find_slot(m, id, h);
-    }
-    m->slots[i] = (slot_t){h, obj};
-    m->count++;
-    return NULL;
+    return keymap_put(km(m), obj);
 }
 
 void *
 gs_idmap_remove(gs_idmap_t *m, const gs_msgid_t *id)
 {
-    size_t mask = m->cap - 1;
-    size_t i = find_slot(m, id, hash_id(m, id));
-    void *obj = m->slots[i].obj;
-
-    if (!obj)
-        return NULL;
-    /* backward-shift deletion: pull later entries of the run into the hole */
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!m->slots[j].obj)
-            break;
-        size_t home = (size_t)m->slots[j].hash & mask;
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            m->slots[i] = m->slots[j];
-            i = j;
-        }
-    }
-    m->slots[i] = (slot_t){0, NULL};
-    m->count--;
-    return obj;
+    return keymap_remove(km(m), id);
 }

@@ -1,7 +1,8 @@
 /* gs_idmap — a hash table of objects keyed by the message ID they hold, for the
- * router's seen cache and message cache. Like net/peermap: intrusive (objects hold a
- * gs_msgid_t at `key_offset`; the map never owns them), SipHash-2-4 under a random key
- * (IDs are chosen by peers), linear probing with backward-shift deletion, load <= 1/2. */
+ * router's seen cache and message cache. A typed face of lib/keymap, as net/peermap
+ * is: intrusive (objects hold a gs_msgid_t at `key_offset`; the map never owns them),
+ * SipHash-2-4 under a random key (IDs are chosen by peers), linear probing with
+ * backward-shift deletion, load <= 1/2. */
 #ifndef LS_PUBSUB_GS_IDMAP_H
 #define LS_PUBSUB_GS_IDMAP_H
 

@@ -159,7 +159,7 @@ add_line(void *ctx, const char *line, size_t len)
     const char *ev = json_string_value(json_object_get(j, "event"));
     if (ev && strcmp(ev, "progress") == 0) {
         uint64_t total = (uint64_t)json_integer_value(json_object_get(j, "total"));
-        if (total > (4u << 20))
+        if (total > (4u << 20) || json_object_get(j, "files")) /* a big file, or add -r */
             progress_draw(&a->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
                           total, 0, -1, -1);
     } else if (ev && strcmp(ev, "done") == 0) {

@@ -1,12 +1,17 @@
 """`lester add` of a file that changes while it is read fails with a clear error,
 never a CID of bytes the file did not hold at one moment (routes_content.c's add
 job compares the size and mtime from before and after the read, and the bytes
-read, with the size it started from; unixfs_dir.c does the same for `add -r`):
+read, with the size it started from; unixfs_tree.c does the same for `add -r`):
 - a file that grows (one byte appended every millisecond) during `add`;
 - a file that shrinks (one byte cut every millisecond) during `add`;
 - a file rewritten in place (same size) in a directory during `add -r`;
 - after each failure the daemon still adds the same file, once it is left alone,
-  with the CID `add --only-hash` gives for it."""
+  with the CID `add --only-hash` gives for it;
+- `add -r` of a 256 MiB tree goes in a slice per loop turn: GET /health keeps
+  answering meanwhile (many polls, 90% under 200 ms; on the loop in one piece the
+  import held every poll until it ended), progress events count files, and the CID
+  is the one `--only-hash` gives."""
+import json
 import os
 import threading
 import time
@@ -19,6 +24,7 @@ MESSAGE = "the file changed while it was being added"
 
 
 def write(path, n):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(os.urandom(n))
 
@@ -103,6 +109,40 @@ def test_rewritten_in_directory_during_add():
     add_ok(d, "-r")
 
 
+def test_directory_add_keeps_node_responsive():
+    a, d = STATE["a"], STATE["w"].sub("big-tree")
+    for i in range(8):
+        write(os.path.join(d, "part%d" % (i % 3), "f%d.bin" % i), MIB << 20)
+    want = run("add", "-q", "-r", "--only-hash", d, home=a.home, check_rc=0).stdout.strip()
+    out = {}
+
+    def add():
+        out["lines"] = a.request("POST", "/api/v0/add", {"path": d, "recursive": True},
+                                 timeout=300, raw=True)
+    t = threading.Thread(target=add)
+    start = time.monotonic()
+    t.start()
+    lat = []
+    while t.is_alive():
+        t0 = time.monotonic()
+        a.get("/health")
+        lat.append((time.monotonic() - t0) * 1000)
+        time.sleep(0.005)
+    t.join()
+    took = time.monotonic() - start
+    status, body = out["lines"]
+    events = [json.loads(x) for x in body.decode().splitlines() if x.strip()]
+    check(status == 200 and events[-1].get("cid") == want, "add -r: %r" % events[-1:])
+    files = [e.get("files", 0) for e in events if e.get("event") == "progress"]
+    check(files == sorted(files), "progress counts files: %r" % files)
+    lat.sort()
+    p90 = lat[(len(lat) * 9) // 10] if lat else 0
+    print("   /health during add -r of 256 MiB (%.2f s): %d polls, 90%% %.1f ms, max %.1f ms" % (
+        took, len(lat), p90, lat[-1] if lat else 0))
+    check(len(lat) >= 8, "only %d /health polls answered during add -r" % len(lat))
+    check(p90 < 200.0, "/health 90th percentile %.1f ms during add -r" % p90)
+
+
 def test_teardown():
     STATE["a"].stop()
     STATE["w"].cleanup()
@@ -110,4 +150,5 @@ def test_teardown():
 
 if __name__ == "__main__":
     main([test_setup, test_grows_during_add, test_shrinks_during_add,
-          test_rewritten_in_directory_during_add, test_teardown])
+          test_rewritten_in_directory_during_add, test_directory_add_keeps_node_responsive,
+          test_teardown])

@@ -107,6 +107,9 @@ int unixfs_dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *chi
 int unixfs_dir_add_subdir(unixfs_dir_t *d, const char *name, const unixfs_result_t *child,
                           bool empty);
 
+/** Entries added so far. */
+size_t unixfs_dir_count(const unixfs_dir_t *d);
+
 /** Encode the directory node (or, past the threshold, its HAMT shards), put it, set
  *  `*out`. 0, put's error or LS_ETOOBIG. */
 int unixfs_dir_finish(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_result_t *out);
@@ -128,6 +131,26 @@ int unixfs_add_path(const char *path, const unixfs_params_t *params, unixfs_put_
 int unixfs_add_path_encrypted(const char *path, const unixfs_params_t *params,
                               const crypt_key_t *key, unixfs_put_fn put, void *ctx,
                               unixfs_result_t *out);
+
+/* ---- importing a tree a slice at a time (unixfs_tree.c) ---- */
+
+typedef struct unixfs_tree_t unixfs_tree_t;
+
+/** An import of a file or directory tree with these parameters (borrowed, like
+ *  `key`, which may be NULL: see unixfs_add_path_encrypted()). Never NULL. */
+unixfs_tree_t *unixfs_tree_new(const unixfs_params_t *params, const crypt_key_t *key,
+                               unixfs_put_fn put, void *ctx);
+/** Open the top `path` (a symlink there is followed). 0, -errno, or LS_EINVAL for
+ *  neither a regular file nor a directory. */
+int unixfs_tree_open(unixfs_tree_t *t, const char *path);
+/** Import on, reading at most about `budget` bytes of file content (each directory
+ *  entry counts some too). 0: call again; 1: done, `*out` is the root; or the
+ *  error, sticky (as unixfs_add_path()). The same CIDs as unixfs_add_path(). */
+int unixfs_tree_step(unixfs_tree_t *t, size_t budget, unixfs_result_t *out);
+/** File bytes read and files finished so far. */
+void unixfs_tree_progress(const unixfs_tree_t *t, uint64_t *bytes, uint64_t *files);
+void unixfs_tree_free_(unixfs_tree_t *t); /* NULL is a no-op */
+#define unixfs_tree_free(t) FREE_AND_NULL(unixfs_tree_t, unixfs_tree_free_, (t))
 
 /* ---- reading (unixfs_read.c) ---- */
 

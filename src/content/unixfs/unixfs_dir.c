@@ -2,12 +2,9 @@
  * unixfs_hamt.c) and importing from the file system; see unixfs.h. */
 #include "content/unixfs/unixfs.h"
 
-#include <dirent.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "content/dagpb/dagpb.h"
 #include "content/unixfs/unixfs_hamt.h"
@@ -89,6 +86,12 @@ dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *child, bool co
     return 0;
 }
 
+size_t
+unixfs_dir_count(const unixfs_dir_t *d)
+{
+    return d->n;
+}
+
 int
 unixfs_dir_add(unixfs_dir_t *d, const char *name, const unixfs_result_t *child)
 {
@@ -159,171 +162,18 @@ unixfs_dir_finish(unixfs_dir_t *d, unixfs_put_fn put, void *ctx, unixfs_result_t
     return rc;
 }
 
-/* ---- from the file system ---- */
-
-#define READ_SIZE (4 * 1024 * 1024) /* a multiple of every chunk size up to 1 MiB */
-
-/* What every file and directory of one import shares. */
-typedef struct import_t {
-    const unixfs_params_t *params;
-    unixfs_put_fn put;
-    void *ctx;
-    const crypt_key_t *key; /* NULL: files are stored as they are */
-} import_t;
-
-static int
-to_importer(void *ctx, const uint8_t *p, size_t len)
-{
-    return unixfs_file_write(ctx, p, len);
-}
-
-/* LS_ECHANGED if the file open at `fd` is no longer what `before` (its fstat when
- * the import began) described, or `bytes` were read of it instead of its size: it
- * was written, truncated or extended meanwhile, and the CID would name bytes the
- * file never held at any one moment. */
-static int
-check_unchanged(int fd, const struct stat *before, uint64_t bytes)
-{
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    if (st.st_size != before->st_size || bytes != (uint64_t)before->st_size ||
-        st.st_mtim.tv_sec != before->st_mtim.tv_sec ||
-        st.st_mtim.tv_nsec != before->st_mtim.tv_nsec)
-        return LS_ECHANGED;
-    return 0;
-}
-
-static int
-add_file(int fd, const import_t *im, unixfs_result_t *out)
-{
-    unixfs_file_t *f = unixfs_file_new(im->params, im->put, im->ctx);
-    uint8_t *bufp;
-    ssize_t n;
-    uint64_t bytes = 0;
-    struct stat st;
-    int rc = 0;
-
-    if (!f)
-        return LS_EINVAL;
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        unixfs_file_free(f);
-        return rc;
-    }
-    /* encrypted: the file's bytes pass through the AEAD stream on their way in */
-    crypt_enc_t *enc = im->key ? crypt_enc_new_key(im->key, to_importer, f) : NULL;
-    bufp = ls_malloc(READ_SIZE);
-    while (rc == 0 && (n = read(fd, bufp, READ_SIZE)) != 0) {
-        if (n < 0)
-            rc = errno == EINTR ? 0 : -errno;
-        else
-            rc =
-                enc ? crypt_enc_write(enc, bufp, (size_t)n) : unixfs_file_write(f, bufp, (size_t)n);
-        bytes += n > 0 ? (uint64_t)n : 0;
-    }
-    if (rc == 0)
-        rc = check_unchanged(fd, &st, bytes);
-    if (rc == 0 && enc)
-        rc = crypt_enc_finish(enc);
-    if (rc == 0)
-        rc = unixfs_file_finish(f, out);
-    crypt_enc_free(enc);
-    free(bufp);
-    unixfs_file_free(f);
-    return rc;
-}
-
-static int add_at(int dirfd, const char *name, const import_t *im, int depth, unixfs_result_t *out,
-                  bool *counts);
-
-/* Import the directory open at `fd` (closed here); `*empty`: it had no entries. */
-static int
-add_dir(int fd, const import_t *im, int depth, unixfs_result_t *out, bool *empty)
-{
-    DIR *dir = fdopendir(fd);
-    unixfs_dir_t *ud;
-    struct dirent *de;
-    int rc = 0;
-
-    if (!dir) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
-    ud = unixfs_dir_new();
-    unixfs_dir_set_shard_threshold(ud, im->params ? im->params->shard_threshold : 0);
-    while (rc == 0 && (errno = 0, de = readdir(dir)) != NULL) {
-        unixfs_result_t child;
-        bool counts = true;
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        rc = add_at(dirfd(dir), de->d_name, im, depth + 1, &child, &counts);
-        if (rc == 1) /* skipped: not a file or directory */
-            rc = 0;
-        else if (rc == 0)
-            rc = dir_add(ud, de->d_name, &child, counts);
-    }
-    if (rc == 0 && errno != 0)
-        rc = -errno;
-    *empty = ud->n == 0;
-    if (rc == 0)
-        rc = unixfs_dir_finish(ud, im->put, im->ctx, out);
-    unixfs_dir_free(ud);
-    closedir(dir);
-    return rc;
-}
-
-/* Import `name` relative to `dirfd`. 0, 1 if skipped (neither file nor directory),
- * or a negative error. `*counts`: the entry takes part in its parent's sharding
- * estimate — files and empty directories, as in ipfs-unixfs-importer, where a directory
- * with entries has no CID yet when its parent decides (unixfs_dir_add_subdir). */
-static int
-add_at(int dirfd, const char *name, const import_t *im, int depth, unixfs_result_t *out,
-       bool *counts)
-{
-    struct stat st;
-    int fd, rc;
-
-    if (depth > UNIXFS_MAX_DEPTH)
-        return LS_ELIMIT;
-    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return -errno;
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-        return 1;
-    fd = openat(dirfd, name,
-                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-    if (fd < 0)
-        return -errno;
-    if (S_ISDIR(st.st_mode))
-        return add_dir(fd, im, depth, out, counts); /* closes fd */
-    rc = add_file(fd, im, out);
-    close(fd);
-    return rc;
-}
+/* ---- from the file system: unixfs_tree.c, a slice at a time ---- */
 
 int
 unixfs_add_path_encrypted(const char *path, const unixfs_params_t *params, const crypt_key_t *key,
                           unixfs_put_fn put, void *ctx, unixfs_result_t *out)
 {
-    const import_t im = {.params = params, .put = put, .ctx = ctx, .key = key};
-    struct stat st;
-    int fd, rc;
-
-    /* the top path itself may be a symlink: follow it, as `ipfs add` does */
-    if (stat(path, &st) < 0)
-        return -errno;
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-        return LS_EINVAL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-    if (fd < 0)
-        return -errno;
-    bool empty;
-    if (S_ISDIR(st.st_mode))
-        return add_dir(fd, &im, 0, out, &empty);
-    rc = add_file(fd, &im, out);
-    close(fd);
-    return rc;
+    unixfs_tree_t *t = unixfs_tree_new(params, key, put, ctx);
+    int rc = unixfs_tree_open(t, path);
+    while (rc == 0)
+        rc = unixfs_tree_step(t, SIZE_MAX, out);
+    unixfs_tree_free(t);
+    return rc == 1 ? 0 : rc;
 }
 
 int

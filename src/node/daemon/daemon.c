@@ -170,10 +170,31 @@ open_state(node_t *n, const daemon_opts_t *o, buf_t *err)
     return rc;
 }
 
+/* The loop polls the sockets again after LOOP_SLICE_US of callbacks, or
+ * LOOP_SLICE_CALLBACKS of them: jobs that re-activate themselves a slice at a time
+ * (add, dag import, cat, CAR answers) would otherwise run back to back before any
+ * socket is read — libevent runs what is activated during its callbacks in the same
+ * pass — and hold every peer and API client until they end. */
+#define LOOP_SLICE_US 5000
+#define LOOP_SLICE_CALLBACKS 64
+
+static struct event_base *
+new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct timeval slice = { 0, LOOP_SLICE_US };
+    if (!cfg)
+        return NULL;
+    event_config_set_max_dispatch_interval(cfg, &slice, LOOP_SLICE_CALLBACKS, 0);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 static int
 start_services(node_t *n, const daemon_opts_t *o, buf_t *err)
 {
-    n->base = event_base_new();
+    n->base = new_base();
     if (!n->base) {
         buf_printf(err, "cannot create the event loop");
         return LS_ENOMEM;

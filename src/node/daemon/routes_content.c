@@ -37,7 +37,7 @@
 /* read() size of an import: a 256 KiB buffer stays in cache while the chunk is hashed
  * and written (4 MiB reads measured 3x slower here); ADD_STEP_BYTES per loop turn */
 #define ADD_READ_BYTES (256u << 10)
-#define ADD_STEP_BYTES (8u << 20)
+#define ADD_STEP_BYTES (2u << 20)
 #define ADD_LEND_MIN (64u << 10) /* smallest chunk read alone into the store's buffer */
 #define CAT_STEP_BYTES (4u << 20)
 #define CAT_MAX_QUEUED (8u << 20)
@@ -134,6 +134,8 @@ typedef struct add_job_t {
     bool pin, only_hash;
     struct event *ev;
     uint8_t *chunk;
+    unixfs_tree_t *tree; /* add -r: the tree imported a slice per loop turn, or NULL */
+    crypt_key_t *key;    /* add -r --encrypt: the tree's key, wiped at the end */
 } add_job_t;
 
 /* The file was written to, truncated or extended while it was read: its CID would
@@ -166,6 +168,8 @@ add_job_free(add_job_t *a)
         node_content_batch_release(a->c);
     crypt_enc_free(a->enc);
     unixfs_file_free(a->imp);
+    unixfs_tree_free(a->tree);
+    crypt_key_free(a->key);
     if (a->fd >= 0)
         close(a->fd);
     event_free(a->ev);
@@ -222,12 +226,59 @@ add_buffer(add_job_t *a, size_t *len)
     return p ? p : a->chunk;
 }
 
+/* A progress line, at most every PROGRESS_MS. */
+static void
+add_progress(add_job_t *a, uint64_t files)
+{
+    uint64_t now = clock_mono_ms();
+    if (now - a->last_ms < PROGRESS_MS)
+        return;
+    a->last_ms = now;
+    json_t *line = json_pack("{s:s, s:I, s:I}", "event", "progress", "bytes",
+                             (json_int_t)a->bytes, "total", (json_int_t)a->total);
+    if (a->tree)
+        json_object_set_new(line, "files", json_integer((json_int_t)files));
+    content_stream_line(a->req, line);
+}
+
+/* The last line (the root, or the error), and the job ends. */
+static void
+add_end(add_job_t *a, int rc, const unixfs_result_t *res)
+{
+    json_t *line = rc < 0 ? json_pack("{s:s, s:s}", "event", "error", "message",
+                                      ls_strerror(rc))
+                          : add_result(a->c, res, a->pin, a->only_hash, &rc);
+    content_stream_line(a->req, line);
+    api_stream_end(a->req);
+    add_job_free(a);
+}
+
+/* add -r: a slice of the tree per loop turn. */
+static void
+add_tree_step(add_job_t *a)
+{
+    unixfs_result_t res;
+    uint64_t files;
+    int rc = unixfs_tree_step(a->tree, ADD_STEP_BYTES, &res);
+    unixfs_tree_progress(a->tree, &a->bytes, &files);
+    if (rc == 0) {
+        add_progress(a, files);
+        event_active(a->ev, EV_TIMEOUT, 0);
+        return;
+    }
+    add_end(a, rc < 0 ? rc : 0, &res);
+}
+
 static void
 add_step(evutil_socket_t fd, short what, void *arg)
 {
     add_job_t *a = arg;
     (void)fd;
     (void)what;
+    if (a->tree) {
+        add_tree_step(a);
+        return;
+    }
     ssize_t n = 1;
     int rc = 0;
     for (size_t step = 0; rc == 0 && n > 0 && step < ADD_STEP_BYTES; step += (size_t)n) {
@@ -241,13 +292,7 @@ add_step(evutil_socket_t fd, short what, void *arg)
         a->bytes += n > 0 ? (uint64_t)n : 0;
     }
     if (rc == 0 && n > 0) {
-        uint64_t now = clock_mono_ms();
-        if (now - a->last_ms >= PROGRESS_MS) {
-            a->last_ms = now;
-            content_stream_line(a->req, json_pack("{s:s, s:I, s:I}", "event", "progress",
-                                                  "bytes", (json_int_t)a->bytes, "total",
-                                                  (json_int_t)a->total));
-        }
+        add_progress(a, 0);
         event_active(a->ev, EV_TIMEOUT, 0);
         return;
     }
@@ -258,12 +303,7 @@ add_step(evutil_socket_t fd, short what, void *arg)
         rc = crypt_enc_finish(a->enc);
     if (rc == 0)
         rc = unixfs_file_finish(a->imp, &res);
-    json_t *line = rc < 0 ? json_pack("{s:s, s:s}", "event", "error", "message",
-                                      ls_strerror(rc))
-                          : add_result(a->c, &res, a->pin, a->only_hash, &rc);
-    content_stream_line(a->req, line);
-    api_stream_end(a->req);
-    add_job_free(a);
+    add_end(a, rc, &res);
 }
 
 static int
@@ -296,25 +336,36 @@ add_file(node_content_t *c, api_req_t *req, int fd, const struct stat *st, bool 
     event_active(a->ev, EV_TIMEOUT, 0);
 }
 
+/* add -r: the tree is imported a slice per loop turn (unixfs_tree_step), so the node
+ * keeps serving while a large directory goes in. Takes `key` (NULL: plain). */
 static void
 add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only_hash,
-        const crypt_key_t *key)
+        crypt_key_t *key)
 {
-    unixfs_result_t res;
-    if (!only_hash)
-        node_content_batch_take(c);
-    int rc = unixfs_add_path_encrypted(path, &c->params, key,
-                                       only_hash ? put_nothing : node_content_put, c, &res);
-    if (!only_hash)
-        node_content_batch_release(c);
+    unixfs_tree_t *t = unixfs_tree_new(&c->params, key, only_hash ? put_nothing : node_content_put,
+                                       c);
+    int rc = unixfs_tree_open(t, path);
     if (rc < 0) {
         api_reply_errcode(req, rc, path);
+        unixfs_tree_free(t);
+        crypt_key_free(key);
         return;
     }
-    json_t *line = add_result(c, &res, pin, only_hash, &rc);
-    api_stream_start(req, "application/x-ndjson", NULL, NULL);
-    content_stream_line(req, line);
-    api_stream_end(req);
+    add_job_t *a = ls_calloc(1, sizeof *a);
+    a->c = c;
+    a->req = req;
+    a->fd = -1;
+    a->pin = pin;
+    a->only_hash = only_hash;
+    a->key = key;
+    a->tree = t;
+    a->ev = event_new(c->node->base, -1, 0, add_step, a);
+    a->job.cancel = add_job_cancel;
+    node_content_job_add(c, &a->job);
+    if (!only_hash)
+        node_content_batch_take(c);
+    api_stream_start(req, "application/x-ndjson", add_gone, a);
+    event_active(a->ev, EV_TIMEOUT, 0);
 }
 
 /* Check the path of an add. 1: a directory (with recursive), 0: a file opened into
@@ -394,6 +445,7 @@ add_keyed(void *ctx, int rc, crypt_key_t *key)
         api_reply_errcode(w->req, rc, "deriving the key");
     } else if (w->path) {
         add_dir(w->c, w->req, w->path, w->pin, w->only_hash, key);
+        key = NULL; /* the add job's now */
     } else {
         add_file(w->c, w->req, w->fd, &w->st, w->pin, w->only_hash, key);
         w->fd = -1; /* the add job's now */

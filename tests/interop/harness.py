@@ -334,7 +334,6 @@ class JsPeer:
         return self.cmd("hangup", peer=peer)
 
 
-@atexit.register
 class JsonLinesProc:
     """A JS harness `js/<script>` (helia.mjs, helia_http.mjs) driven by JSON lines:
     each command {"id", "cmd", ...} is answered by a line with the same "id"; lines
@@ -394,6 +393,7 @@ class JsonLinesProc:
         self.log.close()
 
 
+@atexit.register
 def _kill_leftovers():
     with _live_lock:
         peers = list(_live)

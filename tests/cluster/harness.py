@@ -190,6 +190,18 @@ def loopback_node(workdir, name, env=None, init_args=()):
     return n
 
 
+def setup_nodes(state, workdir_name, *names):
+    """A Workdir (state["w"]) and a started loopback node per name, kept in `state`
+    under the name in lower case. Returns (workdir, [nodes])."""
+    w = Workdir(workdir_name)
+    state["w"] = w
+    nodes = [loopback_node(w, name) for name in names]
+    for name, n in zip(names, nodes):
+        state[name.lower()] = n
+        n.start()
+    return w, nodes
+
+
 def sha256_file(path):
     """Hex SHA-256 of a file, read 1 MiB at a time."""
     h = hashlib.sha256()

@@ -17,7 +17,8 @@ import json
 import os
 import urllib.request
 
-from harness import Workdir, check, loopback_node, run, run_json, run_tests, write_file as write
+from harness import (check, loopback_node, run, run_json, run_tests, setup_nodes,
+                     write_file as write)
 
 STATE = {}
 
@@ -91,12 +92,7 @@ def pb_links(block):
 
 
 def test_setup():
-    w = Workdir("content-dag")
-    STATE["w"] = w
-    a, b = loopback_node(w, "A"), loopback_node(w, "B")
-    STATE.update(a=a, b=b)
-    for n in (a, b):
-        n.start()
+    w, (a, b) = setup_nodes(STATE, "content-dag", "A", "B")
     d = w.sub("tree")
     files = {"big.bin": os.urandom(3000000), "a.txt": b"hello\n", "sub/b.txt": b"inner\n",
              "sub/empty": b""}

@@ -23,8 +23,7 @@ import subprocess
 import threading
 import time
 
-from harness import (LESTER, Workdir, check, loopback_node, run, run_json, run_tests,
-                     write_file as write)
+from harness import LESTER, check, run, run_json, run_tests, setup_nodes, write_file as write
 
 STATE = {}
 MAGIC = b"LSENC\x01"
@@ -59,12 +58,7 @@ def leftovers(directory, stem):
 
 
 def test_setup_and_add():
-    w = Workdir("encrypt")
-    STATE["w"] = w
-    a, b = loopback_node(w, "A"), loopback_node(w, "B")
-    a.start()
-    b.start()
-    STATE.update(a=a, b=b)
+    w, (a, b) = setup_nodes(STATE, "encrypt", "A", "B")
     data = make_bytes(3 * 262144 + 12345, b"enc")  # several UnixFS and crypt chunks
     src, pf, wrong = w.sub("secret.bin"), w.sub("pass.txt"), w.sub("wrong.txt")
     write(src, data)

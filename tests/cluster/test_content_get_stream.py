@@ -18,8 +18,8 @@ import os
 import subprocess
 import time
 
-from harness import (LESTER, Workdir, check, loopback_node, run, run_json, run_tests,
-                     sha256_file as sha, write_file as write)
+from harness import (LESTER, check, run, run_json, run_tests, setup_nodes, sha256_file as sha,
+                     write_file as write)
 
 STATE = {}
 
@@ -40,12 +40,7 @@ def no_part(out):
 
 
 def test_setup():
-    w = Workdir("getstream")
-    STATE["w"] = w
-    a, b = loopback_node(w, "A"), loopback_node(w, "B")
-    a.start()
-    b.start()
-    STATE.update(a=a, b=b)
+    w, (a, b) = setup_nodes(STATE, "getstream", "A", "B")
     addr = run_json("id", home=a.home)["addresses"][0]
     run("swarm", "connect", addr, home=b.home, check_rc=0)
 
@@ -135,8 +130,9 @@ def restart_a(limit):
 
 
 def test_upload_rate_limit():
-    """16 MB/s on A: 24 MiB cannot reach B in less than ~1.5 s (the bucket's burst
-    is 50 ms of the rate), and A's /metrics counts the pauses."""
+    """16 MB/s on A: 24 MiB cannot reach B in less than ~1.4 s (1.57 s at the rate,
+    less the bucket's burst of 50 ms of it and one message of at most 1 MiB that may
+    go out on the last tokens), and A's /metrics counts the pauses."""
     w, a = STATE["w"], STATE["a"]
     src = w.sub("limited.bin")
     data = os.urandom(24 << 20)
@@ -147,7 +143,7 @@ def test_upload_rate_limit():
     t0 = time.time()
     get_json(cid, out)
     took = time.time() - t0
-    check(took >= 1.5, "24 MiB at 16 MB/s took only %.2f s" % took)
+    check(took >= 1.4, "24 MiB at 16 MB/s took only %.2f s" % took)
     check(sha(out) == hashlib.sha256(data).hexdigest(), "limited download differs")
     status, text = a.request("GET", "/metrics", token=False, raw=True)
     line = [l for l in text.decode().split("\n")

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 
-from harness import Workdir, check, loopback_node, run, run_json, run_tests, write_file as write
+from harness import check, run, run_json, run_tests, setup_nodes, write_file as write
 
 HAMT_ENTRIES = int(os.environ.get("LS_TEST_HAMT_ENTRIES", "6000"))
 STATE = {}
@@ -35,12 +35,7 @@ def table(stdout):
 
 
 def test_setup():
-    w = Workdir("content-ls")
-    STATE["w"] = w
-    a, b = loopback_node(w, "A"), loopback_node(w, "B")
-    STATE.update(a=a, b=b)
-    for n in (a, b):
-        n.start()
+    setup_nodes(STATE, "content-ls", "A", "B")
 
 
 def test_ls_directory():

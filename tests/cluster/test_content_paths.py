@@ -19,7 +19,7 @@ import base64
 import hashlib
 import os
 
-from harness import Workdir, check, loopback_node, run, run_json, run_tests, write_file as write
+from harness import check, run, run_json, run_tests, setup_nodes, write_file as write
 
 HAMT_ENTRIES = int(os.environ.get("PATHS_TEST_HAMT_ENTRIES", "1000"))
 STATE = {}
@@ -50,12 +50,7 @@ def held(node, cid):
 
 
 def test_setup():
-    w = Workdir("content-paths")
-    STATE["w"] = w
-    a, b = loopback_node(w, "A"), loopback_node(w, "B")
-    STATE.update(a=a, b=b)
-    for n in (a, b):
-        n.start()
+    w, (a, b) = setup_nodes(STATE, "content-paths", "A", "B")
     d = w.sub("tree")
     files = {"a.txt": b"hello\n", "sub/big.bin": os.urandom(3000000),
              "sub/with space.txt": b"x y\n", "sub/pct%41.txt": b"percent\n",

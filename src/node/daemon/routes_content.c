@@ -306,6 +306,19 @@ add_step(evutil_socket_t fd, short what, void *arg)
     add_end(a, rc, &res);
 }
 
+/* The job registered (cancelled at stop), the answer streaming, the first slice due. */
+static void
+add_job_start(add_job_t *a)
+{
+    a->ev = event_new(a->c->node->base, -1, 0, add_step, a);
+    a->job.cancel = add_job_cancel;
+    node_content_job_add(a->c, &a->job);
+    if (!a->only_hash)
+        node_content_batch_take(a->c);
+    api_stream_start(a->req, "application/x-ndjson", add_gone, a);
+    event_active(a->ev, EV_TIMEOUT, 0);
+}
+
 static int
 to_importer(void *ctx, const uint8_t *p, size_t len)
 {
@@ -327,13 +340,7 @@ add_file(node_content_t *c, api_req_t *req, int fd, const struct stat *st, bool 
     a->imp = unixfs_file_new(&c->params, only_hash ? put_nothing : node_content_put, c);
     a->enc = key ? crypt_enc_new_key(key, to_importer, a->imp) : NULL;
     a->chunk = ls_malloc(ADD_READ_BYTES);
-    a->ev = event_new(c->node->base, -1, 0, add_step, a);
-    a->job.cancel = add_job_cancel;
-    node_content_job_add(c, &a->job);
-    if (!only_hash)
-        node_content_batch_take(c);
-    api_stream_start(req, "application/x-ndjson", add_gone, a);
-    event_active(a->ev, EV_TIMEOUT, 0);
+    add_job_start(a);
 }
 
 /* add -r: the tree is imported a slice per loop turn (unixfs_tree_step), so the node
@@ -359,13 +366,7 @@ add_dir(node_content_t *c, api_req_t *req, const char *path, bool pin, bool only
     a->only_hash = only_hash;
     a->key = key;
     a->tree = t;
-    a->ev = event_new(c->node->base, -1, 0, add_step, a);
-    a->job.cancel = add_job_cancel;
-    node_content_job_add(c, &a->job);
-    if (!only_hash)
-        node_content_batch_take(c);
-    api_stream_start(req, "application/x-ndjson", add_gone, a);
-    event_active(a->ev, EV_TIMEOUT, 0);
+    add_job_start(a);
 }
 
 /* Check the path of an add. 1: a directory (with recursive), 0: a file opened into

@@ -17,7 +17,7 @@ set -euo pipefail
 BUILD=${1:?usage: scripts/bench.sh BUILD_DIR}
 RUNS=${RUNS:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-2}
-BENCHES=(crypto sha256_openssl chacha20poly1305_ceiling swarm)
+BENCHES=(crypto sha256_openssl chacha20poly1305_ceiling swarm bitswap)
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -130,6 +130,18 @@ bench_pubsub_cluster() {
   line=$(LESTER_BIN="$BUILD/lester" LESTER_TEST_TMP="$TMP" \
     python3 "$(dirname "$0")/../tests/cluster/test_pubsub_cluster.py" | grep 'propagation p50')
   echo "pubsub_cluster $(echo "$line" | sed -E 's/.*p50 ([0-9.]+) ms, p99 ([0-9.]+) ms.*/p50_ms=\1 p99_ms=\2/')"
+}
+
+# Received blocks taken in by the Bitswap engine (issue 6; bench/bench_bitswap.c):
+# messages of four 256 KiB blocks through bitswap_input(), hashes checked on the calling
+# thread alone and with the verify helpers (lib/fanout) beside it; wall-clock GB/s.
+bench_bitswap() {
+  local out=$TMP/bitswap
+  run_median "$out" "$BUILD/bench_bitswap" "${BITSWAP_MIB:-128}"
+  printf 'bitswap_recv inline=%sGB/s helpers=%sGB/s ratio=%s\n' \
+    "$(field_median "$out" bitswap_recv helpers0)" \
+    "$(awk '$1 == "bitswap_recv" {for (i = 2; i <= NF; i++) if ($i ~ /^helpers[1-9]/) {split($i, kv, "="); v = kv[2]; gsub(/[^0-9.]/, "", v); print v}}' "$out" | median)" \
+    "$(field_median "$out" bitswap_recv ratio)"
 }
 
 # Content (issue 6; scripts/bench_content.py): a CONTENT_MIB (1024) file between two

@@ -130,7 +130,7 @@ int
 main(int argc, char **argv)
 {
     size_t mib = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 128;
-    int rounds = argc > 2 ? atoi(argv[2]) : 5;
+    int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 5;
     int helpers = (int)fanout_auto_helpers(3);
     corpus_t c;
     if (mib == 0 || rounds <= 0 || rounds > 99)

@@ -430,6 +430,9 @@ produce_locked(swarm_conn_t *c)
         yamux_output_advance(c->ymx, n); /* may refill the queue: p is stale now */
         budget -= n;
     }
+    /* room again: streams held by write_direct() write straight into the buffer */
+    if (c->state == CONN_OPEN && c->tx.len - c->tx_off < SWARM_DIRECT_MAX_TX)
+        yamux_wake_writable(c->ymx);
     return 0;
 }
 

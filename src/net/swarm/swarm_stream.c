@@ -396,9 +396,12 @@ swarm_stream_set_cbs(swarm_stream_t *s, const swarm_stream_cbs_t *cbs, void *ud)
 /* The zero-copy path: while yamux's queue is empty, each Data frame is encrypted
  * straight from the caller's buffer into the send buffer (header and data sealed as
  * one Noise frame), saving yamux_write()'s copy. Once the send buffer holds
- * SWARM_DIRECT_MAX_TX bytes the rest goes to yamux's queue. Either way a short
- * count leaves the stream marked blocked in yamux, so on_writable follows, as
- * swarm_stream_write() promises. Returns the bytes taken, LS_EAGAIN when only the
+ * SWARM_DIRECT_MAX_TX bytes the stream is held (yamux_hold) and woken when the
+ * buffer drains (produce_locked), rather than its data copied into yamux's queue:
+ * under a sustained transfer the buffer is full most of the time, and the copy
+ * then took three quarters of a seeder's bytes. Either way a short count leaves the
+ * stream marked blocked in yamux, so on_writable follows, as swarm_stream_write()
+ * promises. Returns the bytes taken (0 when held at once), LS_EAGAIN when only the
  * queued path may be used (order), or an error. */
 static int
 write_direct(swarm_stream_t *s, const uint8_t *p, size_t len)
@@ -410,10 +413,12 @@ write_direct(swarm_stream_t *s, const uint8_t *p, size_t len)
     while (taken < len) {
         uint8_t hdr[YAMUX_HEADER_LEN];
         size_t want = LS_MIN(len - taken, SWARM_DIRECT_FRAME);
-        int n = c->tx.len - c->tx_off >= SWARM_DIRECT_MAX_TX
-                    ? LS_EAGAIN
-                    : yamux_write_header(c->ymx, s->id, want, hdr);
-        if (n == LS_EAGAIN) { /* the send buffer is full: the rest queues behind it */
+        if (c->tx.len - c->tx_off >= SWARM_DIRECT_MAX_TX) { /* full: wait for room */
+            yamux_hold(c->ymx, s->id);
+            return (int)taken;
+        }
+        int n = yamux_write_header(c->ymx, s->id, want, hdr);
+        if (n == LS_EAGAIN) { /* yamux's queue holds frames: the rest goes behind them */
             if (!taken)
                 return LS_EAGAIN;
             int m = yamux_write(c->ymx, s->id, p + taken, len - taken);

@@ -187,6 +187,15 @@ int yamux_write_small(yamux_session_t *s, uint32_t id, const uint8_t *p, size_t 
 int yamux_write_header(yamux_session_t *s, uint32_t id, size_t len,
                        uint8_t hdr[static YAMUX_HEADER_LEN]);
 
+/** The caller holds `id`'s data back for a reason of its own (its send buffer is
+ *  full): mark the stream blocked, so that on_writable(ctx, id) fires at the next
+ *  yamux_wake_writable() while the stream can write. 0 or LS_ENOENT. */
+int yamux_hold(yamux_session_t *s, uint32_t id);
+
+/** The caller's send buffer has room again: blocked streams that can write get their
+ *  on_writable now. */
+void yamux_wake_writable(yamux_session_t *s);
+
 /** Half-close: send FIN. The stream stays readable until the peer's FIN, and is
  *  freed once both have been sent. 0 (also when already closed) or LS_ENOENT. */
 int yamux_close_write(yamux_session_t *s, uint32_t id);

@@ -321,6 +321,23 @@ yamux_write_header(yamux_session_t *s, uint32_t id, size_t len,
 }
 
 int
+yamux_hold(yamux_session_t *s, uint32_t id)
+{
+    yamux_stream_t *st = yamux_stream_get(s, id);
+    if (!st)
+        return LS_ENOENT;
+    mark_blocked(s, st);
+    return 0;
+}
+
+void
+yamux_wake_writable(yamux_session_t *s)
+{
+    if (s->n_blocked || s->open_blocked)
+        yamux_notify_writable(s);
+}
+
+int
 yamux_close_write(yamux_session_t *s, uint32_t id)
 {
     yamux_stream_t *st = yamux_stream_get(s, id);

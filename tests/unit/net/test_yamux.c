@@ -624,7 +624,8 @@ test_yamux_write_blocks_on_window(void **state)
 
 /* yamux_write_header(): the zero-copy write. The caller sends the header and its own
  * data; the session accounts the window exactly as yamux_write() does, refuses while
- * its queue holds bytes (order), and reports a shut window through on_writable. */
+ * its queue holds bytes (order), and reports a shut window through on_writable; a
+ * stream the caller holds (yamux_hold) is woken by yamux_wake_writable(). */
 static void
 test_yamux_write_header(void **state)
 {
@@ -665,6 +666,15 @@ test_yamux_write_header(void **state)
     pump(c, s, &now);
     assert_int_equal(c->st[id].writable, 1);
     assert_int_equal(yamux_send_window(c->s, id), YAMUX_INITIAL_WINDOW);
+    /* held by the caller (its send buffer full): on_writable at the next wake, once */
+    yamux_wake_writable(c->s);
+    assert_int_equal(c->st[id].writable, 1); /* not held: nothing */
+    assert_int_equal(yamux_hold(c->s, id), 0);
+    assert_int_equal(yamux_hold(c->s, 999), LS_ENOENT);
+    yamux_wake_writable(c->s);
+    assert_int_equal(c->st[id].writable, 2);
+    yamux_wake_writable(c->s);
+    assert_int_equal(c->st[id].writable, 2);
     assert_int_equal(yamux_close_write(c->s, id), 0);
     assert_int_equal(yamux_write_header(c->s, id, 10, hdr), LS_ECLOSED);
     peer_free(c);

@@ -148,6 +148,15 @@ def test_hamt_file():
     st, _, body = get("/ipfs/%s/hamt/%s" % (root, long_name(HAMT_ENTRIES)))
     check(st == 404 and json.loads(body)["error"]["code"] == "not_found",
           "a name the HAMT lacks: %d %r" % (st, body))
+    # the path through the HAMT is its hash path: the root, then one shard per level
+    # (at most 2 for 1,000 entries in buckets of 256), then the file's one block
+    st, _, all_shards = get("/ipfs/%s?format=car&dag-scope=entity" % STATE["hamt_cid"])
+    n_shards = len(read_car(all_shards)[1])
+    for i in (0, 537, HAMT_ENTRIES - 1):
+        st, _, body = get("/ipfs/%s/hamt/%s?format=car&dag-scope=block" % (root, long_name(i)))
+        blocks = read_car(body)[1]
+        check(st == 200 and 3 <= len(blocks) <= 4 and len(blocks) - 2 < n_shards,
+              "CAR by a HAMT path: %d blocks (the HAMT has %d shards)" % (len(blocks), n_shards))
 
 
 def test_percent_encoded():

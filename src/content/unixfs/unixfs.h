@@ -199,6 +199,16 @@ int unixfs_stat(const cid_t *root, const unixfs_source_t *src, unixfs_stat_t *ou
 int unixfs_cat(const cid_t *root, uint64_t offset, uint64_t length, const unixfs_source_t *src,
                unixfs_write_fn write, void *wctx);
 
+/** unixfs_lookup()'s answer when the directory was read and holds no such name
+ *  (LS_ENOENT from it means a block was not available). */
+#define UNIXFS_NO_ENTRY 1
+
+/** The entry `name` (NUL-terminated) of the directory at `dir`: 0 and `*out`, its
+ *  first entry of that name; UNIXFS_NO_ENTRY if it has none; -ENOTDIR if `dir` is not
+ *  a directory; other errors as unixfs_ls(). A HAMT-sharded directory is read only
+ *  along the name's hash path (a few shards however large it is), not listed. */
+int unixfs_lookup(const cid_t *dir, const unixfs_source_t *src, const char *name, cid_t *out);
+
 /** Call `fn` for each entry of the directory at `root`, in link order. Names that
  *  are empty, "." or "..", or contain '/' or NUL make the directory LS_EPROTO
  *  (before `fn` is called at all). A HAMT-sharded directory is walked shard by shard

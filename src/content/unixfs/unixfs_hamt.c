@@ -7,6 +7,8 @@
 
 #include "lib/err/err.h"
 
+#define WRITE_FANOUT_READ 256 /* the fanout whose buckets unixfs_hamt_bucket() gives */
+
 typedef struct hamt_walk_t {
     const unixfs_source_t *src;
     unixfs_dirent_fn fn;
@@ -126,6 +128,100 @@ unixfs_hamt_ls(const dagpb_node_t *pb, const unixfs_data_t *ud, const unixfs_sou
 {
     hamt_walk_t w = {.src = src, .fn = fn, .fctx = fctx, .nodes = 1};
     return walk_shard(&w, pb, ud, 0);
+}
+
+/* ---- finding one name ---- */
+
+/* A loaded sub-shard. */
+typedef struct shard_t {
+    buf_t block;
+    dagpb_node_t pb;
+    unixfs_data_t ud;
+    bool loaded;
+} shard_t;
+
+static void
+shard_clear(shard_t *sh)
+{
+    if (sh->loaded) {
+        unixfs_data_clear(&sh->ud);
+        dagpb_node_clear(&sh->pb);
+    }
+    buf_free(&sh->block);
+    sh->loaded = false;
+}
+
+static int
+shard_load(const unixfs_source_t *src, const cid_t *cid, shard_t *sh)
+{
+    shard_clear(sh);
+    buf_init(&sh->block, DAGPB_MAX_BLOCK);
+    memset(&sh->ud, 0, sizeof sh->ud);
+    if (cid->codec != CID_CODEC_DAG_PB)
+        return LS_EPROTO;
+    int rc = unixfs_get_block(src, cid, &sh->block);
+    if (rc < 0)
+        return rc;
+    if (dagpb_decode(sh->block.data, sh->block.len, &sh->pb) < 0)
+        return LS_EPROTO;
+    if (!sh->pb.has_data || unixfs_data_decode(sh->pb.data, sh->pb.data_len, &sh->ud) < 0) {
+        dagpb_node_clear(&sh->pb);
+        return LS_EPROTO;
+    }
+    sh->loaded = true;
+    return 0;
+}
+
+/* In one shard: the link of `name`'s bucket at `level`. 1: the entry (`*out`);
+ * 2: a sub-shard (`*out`); 0: none. */
+static int
+shard_pick(const dagpb_node_t *pb, const char *name, size_t len, unsigned level, cid_t *out)
+{
+    char pre[3];
+    snprintf(pre, sizeof pre, "%02X", unixfs_hamt_bucket(name, len, level));
+    for (size_t i = 0; i < pb->n_links; i++) {
+        const dagpb_link_t *l = &pb->links[i];
+        if (memcmp(l->name, pre, 2) != 0)
+            continue;
+        if (l->name_len == 2 || (l->name_len == 2 + len && memcmp(l->name + 2, name, len) == 0)) {
+            *out = l->cid;
+            return l->name_len == 2 ? 2 : 1;
+        }
+    }
+    return 0;
+}
+
+int
+unixfs_hamt_find(const dagpb_node_t *pb, const unixfs_data_t *ud, const unixfs_source_t *src,
+                 const char *name, cid_t *out)
+{
+    shard_t sh = {0};
+    size_t len = strlen(name), pad;
+    int rc = 0;
+    for (unsigned level = 0; rc == 0; level++) {
+        if (level > UNIXFS_MAX_DEPTH) {
+            rc = LS_ELIMIT;
+            break;
+        }
+        if ((rc = shard_prefix(ud, &pad)) < 0 || (rc = links_ok(pb, pad, ud->fanout)) < 0)
+            break;
+        if (ud->fanout != WRITE_FANOUT_READ) {
+            rc = LS_ENOTSUP; /* the caller lists the directory instead */
+            break;
+        }
+        cid_t next;
+        rc = shard_pick(pb, name, len, level, &next);
+        if (rc == 1)
+            *out = next;
+        if (rc != 2)
+            break;
+        if ((rc = shard_load(src, &next, &sh)) == 0) {
+            pb = &sh.pb;
+            ud = &sh.ud;
+        }
+    }
+    shard_clear(&sh);
+    return rc;
 }
 
 /* ---- writing ---- */

@@ -40,6 +40,14 @@
 int unixfs_hamt_ls(const dagpb_node_t *pb, const unixfs_data_t *ud, const unixfs_source_t *src,
                    unixfs_dirent_fn fn, void *fctx);
 
+/** Find `name` (NUL-terminated) in the sharded directory whose root shard is the
+ *  decoded `pb`/`ud` (borrowed), reading only the sub-shards on the name's hash path
+ *  (fanout 256, as kubo and helia write): 1 and `*out` the entry's CID; 0 if the
+ *  directory has no such entry; LS_ENOTSUP for another fanout or hash (list it
+ *  instead); errors as unixfs_hamt_ls(). */
+int unixfs_hamt_find(const dagpb_node_t *pb, const unixfs_data_t *ud, const unixfs_source_t *src,
+                     const char *name, cid_t *out);
+
 /** One directory entry to shard (all borrowed). */
 typedef struct unixfs_hamt_entry_t {
     const char *name;

@@ -270,3 +270,49 @@ unixfs_ls(const cid_t *root, const unixfs_source_t *src, unixfs_dirent_fn fn, vo
     buf_free(&block);
     return rc;
 }
+
+typedef struct lookup_t {
+    const char *name;
+    cid_t cid;
+    bool found;
+} lookup_t;
+
+/* The listing stops at the first nonzero answer; `found` tells that stop from an
+ * error. */
+static int
+match_entry(void *ctx, const char *name, const cid_t *cid, uint64_t tsize)
+{
+    lookup_t *l = ctx;
+    (void)tsize;
+    if (strcmp(name, l->name) != 0)
+        return 0;
+    l->cid = *cid;
+    l->found = true;
+    return 1;
+}
+
+int
+unixfs_lookup(const cid_t *dir, const unixfs_source_t *src, const char *name, cid_t *out)
+{
+    buf_t block = BUF_INIT(DAGPB_MAX_BLOCK);
+    fsnode_t n;
+    lookup_t l = {.name = name};
+    int rc = load(src, dir, &block, &n);
+    if (rc == 0) {
+        if (n.ud.type == UNIXFS_HAMT_SHARD) {
+            rc = unixfs_hamt_find(&n.pb, &n.ud, src, name, &l.cid);
+            l.found = rc == 1;
+            if (rc == LS_ENOTSUP) /* not a fanout we hash for: list it */
+                rc = unixfs_hamt_ls(&n.pb, &n.ud, src, match_entry, &l);
+        } else if (n.ud.type != UNIXFS_DIRECTORY) {
+            rc = -ENOTDIR;
+        } else {
+            rc = list_entries(&n.pb, match_entry, &l);
+        }
+        fsnode_clear(&n);
+    }
+    buf_free(&block);
+    if (l.found)
+        *out = l.cid;
+    return l.found ? 0 : rc < 0 ? rc : UNIXFS_NO_ENTRY;
+}

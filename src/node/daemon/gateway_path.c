@@ -100,26 +100,6 @@ gateway_path_clear(gateway_path_t *p)
 
 /* ---- resolving ---- */
 
-typedef struct lookup_t {
-    const char *name;
-    cid_t cid;
-    bool found;
-} lookup_t;
-
-/* The reader stops listing at the first nonzero answer and returns it; `found`
- * tells that stop from an error. */
-static int
-match_entry(void *ctx, const char *name, const cid_t *cid, uint64_t tsize)
-{
-    lookup_t *l = ctx;
-    (void)tsize;
-    if (strcmp(name, l->name) != 0)
-        return 0;
-    l->cid = *cid;
-    l->found = true;
-    return 1;
-}
-
 int
 gateway_path_resolve(const gateway_path_t *p, const unixfs_source_t *src, gateway_resolve_t *out)
 {
@@ -127,19 +107,16 @@ gateway_path_resolve(const gateway_path_t *p, const unixfs_source_t *src, gatewa
     out->cid = p->root;
     out->roots[out->n_roots++] = p->root;
     for (size_t i = 0; i < p->n; i++) {
-        lookup_t l = {.name = p->seg[i]};
-        int rc = unixfs_ls(&out->cid, src, match_entry, &l);
+        cid_t next;
+        int rc = unixfs_lookup(&out->cid, src, p->seg[i], &next);
         out->at = i;
-        if (l.found) {
-            out->cid = l.cid;
-            out->roots[out->n_roots++] = l.cid;
+        if (rc == 0) {
+            out->cid = next;
+            out->roots[out->n_roots++] = next;
             continue;
         }
-        if (rc == 0) {
-            out->no_entry = true;
-            return LS_ENOENT;
-        }
-        return rc < 0 ? rc : LS_EPROTO;
+        out->no_entry = rc == UNIXFS_NO_ENTRY;
+        return out->no_entry ? LS_ENOENT : rc;
     }
     return 0;
 }

@@ -52,9 +52,9 @@ typedef struct gateway_resolve_t {
 } gateway_resolve_t;
 
 /** Walk `p` from its root through `src`: each segment is looked up in the directory
- *  named so far (first entry of that name; a HAMT directory is listed until found).
- *  0 and `out->cid`; LS_ENOENT (see `no_entry`); -ENOTDIR if a segment is asked of
- *  a file; other errors of unixfs_ls(). */
+ *  named so far (unixfs_lookup: its first entry of that name; a HAMT directory is read
+ *  only along the name's hash path). 0 and `out->cid`; LS_ENOENT (see `no_entry`);
+ *  -ENOTDIR if a segment is asked of a file; other errors of unixfs_ls(). */
 int gateway_path_resolve(const gateway_path_t *p, const unixfs_source_t *src,
                          gateway_resolve_t *out);
 

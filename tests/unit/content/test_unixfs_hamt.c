@@ -20,6 +20,8 @@ typedef struct store_t {
     uint8_t *data[256];
     size_t len[256];
     size_t n;
+    size_t gets;      /* blocks read */
+    size_t gets_left; /* while nonzero, reads past it are refused (0: no limit) */
 } store_t;
 
 static int
@@ -40,6 +42,9 @@ static int
 store_get(void *ctx, const cid_t *cid, buf_t *out)
 {
     store_t *s = ctx;
+    if (s->gets_left && s->gets >= s->gets_left)
+        return LS_ENOENT; /* a block not available (yet) */
+    s->gets++;
     for (size_t i = 0; i < s->n; i++)
         if (cid_equal(&s->cid[i], cid))
             return buf_append(out, s->data[i], s->len[i]);
@@ -300,6 +305,54 @@ test_hamt_write_round_trip(void **state)
     store_free(s);
 }
 
+/* A name is found through the shards on its hash path only: at most one block per
+ * level, where listing reads every shard; a name not there is UNIXFS_NO_ENTRY, and a
+ * shard on the way that is not available is LS_ENOENT. */
+static void
+test_hamt_lookup_reads_the_hash_path(void **state)
+{
+    (void)state;
+    store_t *s = ls_calloc(1, sizeof *s);
+    unixfs_source_t src = {store_get, s};
+    unixfs_result_t leaf = {.tsize = 1}, root;
+    cid_v1_sha256(&leaf.cid, CID_CODEC_RAW, (const uint8_t *)"x", 1);
+    store_put(s, &leaf.cid, (const uint8_t *)"x", 1);
+    unixfs_dir_t *d = unixfs_dir_new();
+    unixfs_dir_set_shard_threshold(d, 1000);
+    char name[32];
+    for (unsigned i = 0; i < 600; i++) {
+        snprintf(name, sizeof name, "name-%u", i);
+        assert_int_equal(unixfs_dir_add(d, name, &leaf), 0);
+    }
+    assert_int_equal(unixfs_dir_finish(d, store_put, s, &root), 0);
+    unixfs_dir_free(d);
+    size_t shards = s->n - 1, deep = 0;
+    cid_t got;
+    for (unsigned i = 0; i < 600; i++) {
+        snprintf(name, sizeof name, "name-%u", i);
+        s->gets = 0;
+        assert_int_equal(unixfs_lookup(&root.cid, &src, name, &got), 0);
+        assert_true(cid_equal(&got, &leaf.cid));
+        assert_true(s->gets <= 3 && s->gets < shards);
+        deep += s->gets > 1;
+    }
+    assert_true(deep > 0); /* some names sit in sub-shards */
+    assert_int_equal(unixfs_lookup(&root.cid, &src, "name-600", &got), UNIXFS_NO_ENTRY);
+    assert_int_equal(unixfs_lookup(&leaf.cid, &src, "name-1", &got), -ENOTDIR);
+    s->gets = 0;
+    s->gets_left = 1; /* the root shard only */
+    int missing = 0;
+    for (unsigned i = 0; i < 600; i++) {
+        snprintf(name, sizeof name, "name-%u", i);
+        s->gets = 0;
+        int rc = unixfs_lookup(&root.cid, &src, name, &got);
+        assert_true(rc == 0 || rc == LS_ENOENT);
+        missing += rc == LS_ENOENT;
+    }
+    assert_int_equal(missing, (int)deep);
+    store_free(s);
+}
+
 int
 main(void)
 {
@@ -309,6 +362,7 @@ main(void)
         cmocka_unit_test(test_hamt_depth_limit),
         cmocka_unit_test(test_hamt_bucket_known_answers),
         cmocka_unit_test(test_hamt_write_round_trip),
+        cmocka_unit_test(test_hamt_lookup_reads_the_hash_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

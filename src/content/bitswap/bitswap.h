@@ -93,6 +93,9 @@ typedef struct bitswap_env_t {
      *  fresh one, or storage of an earlier frame it has finished with). A negative
      *  return is counted, the message is dropped either way. */
     int (*send_frame)(void *ctx, const peer_id_t *to, buf_t *frame, size_t off);
+    /** A hint: get() will be asked for `cid` soon (it is among the next blocks a peer's
+     *  queue will be served), so a store on disk may start loading it. Optional. */
+    void (*prefetch)(void *ctx, const cid_t *cid);
 } bitswap_env_t;
 
 /** Limits and tuning. Zero fields take the defaults of bitswap_config_default(). */

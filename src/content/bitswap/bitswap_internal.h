@@ -34,6 +34,7 @@ typedef struct bitswap_wentry_t {
     uint8_t want_type;
     bool send_dont_have;
     bool queued; /* in the peer's answer queue; else waiting for the block */
+    bool hinted; /* env.prefetch was told */
     struct bitswap_wentry_t *prev, *next;
 } bitswap_wentry_t;
 
@@ -86,6 +87,7 @@ struct bitswap_session_t {
     bitswap_wlist_t claimed; /* taken by a fetcher outside Bitswap (bitswap_session_claim) */
     uint64_t start_ms, next_rebroadcast;
     unsigned rr; /* rotates where peer scans start */
+    int run_peer, run_len; /* who took the last wants in a row, and how many */
     bitswap_session_stats_t st;
 };
 

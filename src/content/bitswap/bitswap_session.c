@@ -116,14 +116,15 @@ capacity(const bitswap_session_t *s, const bitswap_speer_t *sp)
 /* The peer in `mask` with room for another want-block that should deliver soonest:
  * its measured latency times the wants it already holds. -1 if none has room. */
 static int
-best_peer(bitswap_session_t *s, uint64_t mask)
+best_peer_room(bitswap_session_t *s, uint64_t mask, uint32_t room)
 {
     int best = -1;
     uint64_t best_cost = UINT64_MAX;
     for (unsigned k = 0; k < BITSWAP_SESSION_MAX_PEERS; k++) {
         unsigned i = (k + s->rr) % BITSWAP_SESSION_MAX_PEERS;
         const bitswap_speer_t *sp = &s->peers[i];
-        if (!(mask & BIT(i)) || sp->inflight >= capacity(s, sp))
+        uint32_t cap = capacity(s, sp);
+        if (!(mask & BIT(i)) || sp->inflight + LS_MIN(room, cap) > cap)
             continue;
         uint64_t cost = (sp->lat_ms ? sp->lat_ms : DEFAULT_LAT_MS) * (sp->inflight + 1);
         if (sp->demoted)
@@ -134,6 +135,12 @@ best_peer(bitswap_session_t *s, uint64_t mask)
         }
     }
     return best;
+}
+
+static int
+best_peer(bitswap_session_t *s, uint64_t mask)
+{
+    return best_peer_room(s, mask, 1);
 }
 
 static bool
@@ -169,17 +176,39 @@ broadcast_have(bitswap_session_t *s, bitswap_want_t *w, uint64_t usable_peers)
 
 enum { ASSIGNED, NO_ROOM, NO_CANDIDATE };
 
+/* Consecutive wants go to the same peer in runs of this many, across pumps: a DAG's
+ * blocks are asked for in file order, so a seeder reads whole stretches of its store
+ * instead of every other block (one seeder of two read the whole file from disk, in
+ * 1 MiB extents, to serve half of it). A run starts only at a peer with room for all
+ * of it (or for as much as the peer may hold), chosen by latency and load as any
+ * want is; near the end, with fewer wants left than a run, any room will do. */
+#define RUN_WANTS 16
+
+/* The peer for `w`: the run's, while it lasts; else the best candidate with room for
+ * a run. -1: wait for room. */
+static int
+pick_peer(bitswap_session_t *s, const bitswap_want_t *w, uint64_t cand)
+{
+    int r = s->run_peer;
+    if (r >= 0 && s->run_len < RUN_WANTS && (cand & BIT(r)) &&
+        (!w->have || (w->have & BIT(r))) && s->peers[r].inflight < capacity(s, &s->peers[r]))
+        return r;
+    uint32_t room = s->pending.n >= RUN_WANTS ? RUN_WANTS : 1;
+    int i = best_peer_room(s, cand & w->have, room);
+    return i >= 0 ? i : best_peer_room(s, cand, room);
+}
+
 static int
 assign(bitswap_session_t *s, bitswap_want_t *w, uint64_t live)
 {
     uint64_t cand = live & ~w->dont & ~w->tried;
     if (!cand)
         return NO_CANDIDATE;
-    int i = best_peer(s, cand & w->have);
-    if (i < 0)
-        i = best_peer(s, cand);
+    int i = pick_peer(s, w, cand);
     if (i < 0)
         return NO_ROOM;
+    s->run_len = i == s->run_peer ? s->run_len + 1 : 1;
+    s->run_peer = i;
     bitswap_speer_t *sp = &s->peers[i];
     bitswap_outbox(s->bs, sp->peer, &w->cid, BITSWAP_WANT_BLOCK, false);
     w->asked |= BIT(i);
@@ -203,8 +232,8 @@ pump(bitswap_session_t *s)
         int r = assign(s, w, live);
         if (r == NO_CANDIDATE)
             move_to(s, w, WANT_STALLED, false);
-        else if (r == ASSIGNED && !any_capacity(s))
-            break;
+        else if (r == NO_ROOM || !any_capacity(s))
+            break; /* no room for a run (or none at all): the next ones wait as well */
     }
     s->rr++;
 }
@@ -393,6 +422,7 @@ bitswap_session_new(bitswap_t *bs)
     bitswap_session_t *s = ls_calloc(1, sizeof *s);
     s->bs = bs;
     s->start_ms = bs->now;
+    s->run_peer = -1;
     s->next = bs->sessions;
     if (bs->sessions)
         bs->sessions->prev = s;

@@ -171,6 +171,11 @@ int blockstore_tee_last(blockstore_t *bs, const cid_t *cid, size_t len, int fd, 
  *  buffered descriptor given to blockstore_tee_last) since the last call for it. */
 int blockstore_tee_wait(blockstore_t *bs, int fd);
 
+/** A hint: `cid` will be read soon (a seeder's queue). If it sits on disk outside the
+ *  page cache, loading it starts now in the background (repo.direct_io stores);
+ *  else nothing happens. Never fails: a block not held is ignored. */
+void blockstore_prefetch(blockstore_t *bs, const cid_t *cid);
+
 /** Append the block `cid` to `out`. The bytes are verified against the multihash:
  *  a block damaged on disk is moved to quarantine/, dropped from the index and
  *  reported as LS_ECORRUPT (fetch it again). Blocks this process appended to a pack

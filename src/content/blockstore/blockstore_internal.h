@@ -103,6 +103,9 @@ struct blockstore_t {
     uint64_t fresh_off;
     bs_writer_t *writer; /* owned; appends to the current pack */
     bs_reader_t *reader; /* owned; NULL when the store is buffered */
+    /* closed-pack reads so far, and that count at the last one from the disk:
+       prefetch hints are only worth their lookup while reads go to the disk */
+    uint64_t closed_reads, last_disk_read;
     /* the block of the last append while its bytes are still staged (blockstore_tee_last) */
     const uint8_t *last_body;
     multihash_t last_mh;
@@ -202,6 +205,9 @@ void bs_pack_rewind(blockstore_t *bs);
 /** Append the `size` bytes at `loc` to `out`. 0, LS_ECORRUPT if the pack is short,
  *  LS_ETOOBIG if `out` is full, -errno. */
 int bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out);
+/** The block at `loc` will be read soon: if it sits in a closed pack the page cache
+ *  does not hold, its extents start loading (bs_reader_prefetch). */
+void bs_pack_prefetch(blockstore_t *bs, const bs_loc_t *loc, uint64_t size);
 /** Close the cached descriptor of pack `id`, if any (before unlinking it). */
 void bs_pack_forget(blockstore_t *bs, int64_t id);
 /** Keep the bytes of a block that failed its hash check in quarantine/. */
@@ -256,6 +262,10 @@ void bs_reader_free_(bs_reader_t *r);
  *  LS_ECORRUPT if the pack ends early; -errno. */
 int bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t off,
                    size_t len, uint8_t *dst);
+/** A hint: bytes [off, off + len) of the closed pack `id` will be read soon; their
+ *  extents are loaded by the thread now (dups of `dfd`). While hints come, reads do
+ *  no blind read-ahead. NULL `r` is a no-op. */
+void bs_reader_prefetch(bs_reader_t *r, int64_t id, int dfd, uint64_t off, size_t len);
 /** Extents read from the disk so far (for tests and diagnostics). */
 uint64_t bs_reader_loads(bs_reader_t *r);
 /** Drop every extent of pack `id` (before it is unlinked). NULL is a no-op. */

@@ -159,6 +159,21 @@ locate(blockstore_t *bs, const multihash_t *mh, bs_loc_t *loc, uint64_t *size)
     return bs_row_locate(bs, mh, &id, size, loc);
 }
 
+/* Closed-pack reads since the last one from the disk after which hints stop. */
+#define PREFETCH_COLD_READS 64
+
+void
+blockstore_prefetch(blockstore_t *bs, const cid_t *cid)
+{
+    bs_loc_t loc;
+    uint64_t size;
+    /* served from the page cache lately (a publisher's fresh import): skip the lookup */
+    if (!bs->reader || bs->closed_reads - bs->last_disk_read > PREFETCH_COLD_READS)
+        return;
+    if (locate(bs, &cid->hash, &loc, &size) == 1)
+        bs_pack_prefetch(bs, &loc, size);
+}
+
 int
 blockstore_get(blockstore_t *bs, const cid_t *cid, buf_t *out)
 {

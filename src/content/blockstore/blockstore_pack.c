@@ -469,9 +469,24 @@ read_closed(blockstore_t *bs, bs_packfd_t *c, const bs_loc_t *loc, size_t size, 
     int dfd = slot_dfd(bs, c);
     if (dfd < 0)
         return 0;
+    bs->last_disk_read = bs->closed_reads;
     int rc = bs_reader_read(bs->reader, loc->pack, dfd, c->map_len ? c->map_len : UINT64_MAX,
                             loc->off, size, dst);
     return rc == 0 ? 1 : rc == LS_ENOTSUP ? 0 : rc;
+}
+
+void
+bs_pack_prefetch(blockstore_t *bs, const bs_loc_t *loc, uint64_t size)
+{
+    if (!bs->reader || loc->pack <= 0 || loc->pack == bs->cur_pack || size == 0 ||
+        size > bs->cfg.max_block)
+        return;
+    bs_packfd_t *c = cached_fd(bs, loc->pack);
+    if (!c || in_page_cache(c, loc->off, (size_t)size))
+        return; /* (read buffered then, at no disk cost) */
+    int dfd = slot_dfd(bs, c);
+    if (dfd >= 0)
+        bs_reader_prefetch(bs->reader, loc->pack, dfd, loc->off, (size_t)size);
 }
 
 int
@@ -499,6 +514,7 @@ bs_pack_read(blockstore_t *bs, const bs_loc_t *loc, uint64_t size, buf_t *out)
     uint8_t *dst = size ? buf_extend(out, (size_t)size) : NULL;
     if (size && !dst)
         return LS_ETOOBIG;
+    bs->closed_reads += c != NULL;
     int rc = c && size ? read_closed(bs, c, loc, (size_t)size, dst) : 0;
     if (rc == 0 && size) {
         ssize_t n = fs_pread_full(fd, dst, (size_t)size, loc->off);

@@ -7,8 +7,11 @@
  * time, and 256 KiB at a time it is latency-bound, so reads go through a few
  * extents: aligned EXT_BYTES pieces of a pack, read whole with O_DIRECT, kept in
  * memory (the least recently used goes first) and read ahead by a thread while
- * the loop sends what it has. Bitswap asks for a file's blocks mostly in the order
- * they were appended, so a download is served from extents loaded in advance.
+ * the loop sends what it has. A seeder names the blocks it will serve next
+ * (bs_reader_prefetch, from the peers' queues): their extents are loaded ahead and
+ * nothing else, so a seeder asked for every other run of a file (two seeders share
+ * it) reads half of it, not all. Readers that give no hints get the extents that
+ * follow their reads.
  *
  * Extents of the pack being appended to may be short (its end then); a read past
  * what an extent holds loads it again. bs_reader_forget() drops a pack's extents
@@ -27,6 +30,7 @@
 #define EXT_BYTES ((size_t)1 << 20)
 #define NEXT 16 /* extents in memory */
 #define AHEAD 8  /* extents read ahead of a reader */
+#define HINTS_FRESH 64 /* reads after the last hint that still count as hinted */
 
 typedef enum { EXT_EMPTY, EXT_QUEUED, EXT_LOADING, EXT_READY } ext_state_t;
 
@@ -48,6 +52,7 @@ struct bs_reader_t {
     bool stop;
     uint64_t tick;
     uint64_t loads; /* extents read from the disk, by the loop or the thread */
+    uint64_t hint_tick; /* r->tick at the last bs_reader_prefetch(), 0: never */
     atomic_bool refused; /* a direct read failed with EINVAL: callers read buffered */
 };
 
@@ -210,20 +215,42 @@ acquire(bs_reader_t *r, int64_t id, int dfd, uint64_t k, size_t need, int *rc)
     return NULL;
 }
 
+/* Queue extent `k` of pack `id` for the thread, unless it is in memory or queued.
+ * False if no extent may be taken for it (all newer than `tick`) or dup() failed. */
+static bool
+queue_extent(bs_reader_t *r, int64_t id, int dfd, uint64_t k, uint64_t tick)
+{
+    if (find(r, id, k))
+        return true;
+    ext_t *e = victim(r, tick);
+    int fd = e ? dup(dfd) : -1;
+    if (fd < 0)
+        return false;
+    *e = (ext_t){.id = id, .k = k, .state = EXT_QUEUED, .fd = fd, .buf = e->buf,
+                 .tick = ++r->tick};
+    pthread_cond_signal(&r->work);
+    return true;
+}
+
 static void
 read_ahead(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t k, uint64_t tick)
 {
-    for (uint64_t j = k + 1; j <= k + AHEAD && j * EXT_BYTES < pack_len; j++) {
-        if (find(r, id, j))
-            continue;
-        ext_t *e = victim(r, tick - 1);
-        int fd = e ? dup(dfd) : -1;
-        if (fd < 0)
+    for (uint64_t j = k + 1; j <= k + AHEAD && j * EXT_BYTES < pack_len; j++)
+        if (!queue_extent(r, id, dfd, j, tick - 1))
             return;
-        *e = (ext_t){.id = id, .k = j, .state = EXT_QUEUED, .fd = fd, .buf = e->buf,
-                     .tick = ++r->tick};
-        pthread_cond_signal(&r->work);
-    }
+}
+
+void
+bs_reader_prefetch(bs_reader_t *r, int64_t id, int dfd, uint64_t off, size_t len)
+{
+    if (!r || len == 0 || atomic_load(&r->refused))
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->hint_tick = ++r->tick;
+    for (uint64_t k = off / EXT_BYTES; k * EXT_BYTES < off + len; k++)
+        if (!queue_extent(r, id, dfd, k, r->hint_tick - 1))
+            break;
+    pthread_mutex_unlock(&r->mu);
 }
 
 int
@@ -246,7 +273,9 @@ bs_reader_read(bs_reader_t *r, int64_t id, int dfd, uint64_t pack_len, uint64_t 
         uint64_t from = LS_MAX(off, base);
         memcpy(dst + (from - off), e->buf + (from - base), (size_t)(base + need - from));
     }
-    if (rc == 0)
+    /* blind read-ahead only for readers that give no hints (cat, export): a seeder's
+       hints name exactly what it will read, which need not be what follows */
+    if (rc == 0 && (!r->hint_tick || r->tick - r->hint_tick > HINTS_FRESH))
         read_ahead(r, id, dfd, pack_len, k - 1, tick);
     pthread_mutex_unlock(&r->mu);
     if (rc == -EINVAL || rc == LS_EAGAIN)

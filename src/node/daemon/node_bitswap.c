@@ -331,6 +331,13 @@ env_send(void *ctx, const peer_id_t *to, const uint8_t *msg, size_t len)
 /* Served blocks: the engine built the frame in its buffer (the blocks read straight
  * from the store into it); the queue takes that buffer and the engine gets a spare
  * one, so the stream encrypts from where the store's read put the bytes. */
+static void
+env_prefetch(void *ctx, const cid_t *cid)
+{
+    node_bitswap_t *g = ctx;
+    blockstore_prefetch(g->c->bs, cid);
+}
+
 static int
 env_send_frame(void *ctx, const peer_id_t *to, buf_t *frame, size_t off)
 {
@@ -727,7 +734,8 @@ node_bitswap_start(node_content_t *c)
     bitswap_env_t env = { .ctx = g, .send = env_send, .has = env_has, .get = env_get,
                           .put = env_put, .on_block = env_on_block, .report = env_report,
                           .random = env_random, .send_queued = env_send_queued,
-                          .size = env_size, .send_frame = env_send_frame };
+                          .size = env_size, .send_frame = env_send_frame,
+                          .prefetch = env_prefetch };
     g->engine = bitswap_new(NULL, &env);
     g->ev_tick = evtimer_new(n->base, on_tick, g);
     g->ev_up = evtimer_new(n->base, on_up, g);

@@ -53,6 +53,8 @@ typedef struct node_t {
     int version;
     uint64_t latency_ms, deadline;
     int delivered, bad_puts;
+    int prefetched;  /* env.prefetch calls (servers with env.size) */
+    int wants_in;    /* want-block entries received */
     int reports[BITSWAP_EVENT_COUNT];
     int last_report_from;
 } node_t;
@@ -65,6 +67,7 @@ typedef struct msg_t {
 } msg_t;
 
 static node_t g_nodes[NNODES];
+static int8_t g_asked[MAXBLOCKS]; /* the server node 0 first sent each want-block to */
 static msg_t *g_q;
 static size_t g_nq, g_capq;
 static uint64_t g_now;
@@ -85,12 +88,32 @@ link_version(int a, int b)
     return LS_MIN(g_nodes[a].version, g_nodes[b].version);
 }
 
+/* Who was asked for which block, and how many want-blocks each node received. */
+static void
+note_wants(int from, int to, const uint8_t *msg, size_t len)
+{
+    bitswap_msg_t m;
+    if (bitswap_msg_decode(msg, len, &m) != 0)
+        return;
+    for (size_t i = 0; i < m.nentries; i++) {
+        const bitswap_entry_t *e = &m.entries[i];
+        if (e->cancel || e->want_type != BITSWAP_WANT_BLOCK)
+            continue;
+        g_nodes[to].wants_in++;
+        int b = block_index(&e->cid);
+        if (from == 0 && b >= 0 && g_asked[b] < 0)
+            g_asked[b] = (int8_t)to;
+    }
+    bitswap_msg_clear(&m);
+}
+
 static int
 env_send(void *ctx, const peer_id_t *to, const uint8_t *msg, size_t len)
 {
     node_t *n = ctx;
     int t = node_of(to);
     assert_true(t >= 0);
+    note_wants(n->idx, t, msg, len);
     if (g_nq == g_capq) {
         g_capq = g_capq ? 2 * g_capq : 64;
         g_q = ls_realloc(g_q, g_capq * sizeof *g_q);
@@ -173,6 +196,14 @@ env_on_block(void *ctx, const cid_t *cid, const uint8_t *data, size_t len)
 }
 
 static void
+env_prefetch(void *ctx, const cid_t *cid)
+{
+    node_t *n = ctx;
+    assert_true(block_index(cid) >= 0);
+    n->prefetched++;
+}
+
+static void
 env_report(void *ctx, const peer_id_t *peer, bitswap_event_t ev)
 {
     node_t *n = ctx;
@@ -193,6 +224,7 @@ sim_init(const bitswap_config_t *cfg, const int versions[NNODES])
     static const uint64_t lat[NNODES] = {1, 2, 3, 5};
     make_blocks();
     memset(g_nodes, 0, sizeof g_nodes);
+    memset(g_asked, -1, sizeof g_asked);
     g_now = 1000;
     g_input_errors = 0;
     for (int i = 0; i < NNODES; i++) {
@@ -208,6 +240,7 @@ sim_init(const bitswap_config_t *cfg, const int versions[NNODES])
         if (i % 2) {
             env.size = env_size;
             env.send_frame = env_send_frame;
+            env.prefetch = env_prefetch;
         }
         n->bs = bitswap_new(cfg, &env);
     }
@@ -343,6 +376,12 @@ test_multi_source_2000(void **state)
         assert_int_equal(sl.bytes_sent, sl.blocks_sent * BLOCK_LEN);
     }
     assert_int_equal(total, 2000);
+    /* consecutive blocks go to one server in runs (a seeder then reads whole
+       stretches of its store), not alternately */
+    int runs = 1;
+    for (int i = 1; i < 2000; i++)
+        runs += g_asked[i] != g_asked[i - 1];
+    assert_true(2000 / runs >= 8);
     bitswap_session_stats_t st;
     bitswap_session_stats(g_sess, &st);
     assert_int_equal(st.received, 2000);
@@ -614,6 +653,30 @@ test_fairness(void **state)
     sim_free();
 }
 
+/* A server that reads blocks by size (env.size) names the next blocks of a peer's
+ * queue to env.prefetch after each message, up to 16 ahead, each once: 40 wanted,
+ * two per message, the first message's two read before any hint. */
+static void
+test_prefetch_hints(void **state)
+{
+    (void)state;
+    bitswap_config_t cfg = {.batch_bytes = 2 * BLOCK_LEN + 512, .serve_budget_bytes = 1};
+    int idx[40];
+    sim_init(&cfg, NULL);
+    serve_all(1, 40);
+    for (int i = 0; i < 40; i++)
+        idx[i] = i;
+    send_wants(0, 1, idx, 40, BITSWAP_WANT_BLOCK, false, false);
+    assert_int_equal(g_nodes[1].prefetched, 16); /* after the first message */
+    for (int round = 0; round < 40 && g_nodes[1].prefetched < 38; round++)
+        bitswap_tick(g_nodes[1].bs, g_now);
+    assert_int_equal(g_nodes[1].prefetched, 38);
+    for (int round = 0; round < 40; round++)
+        bitswap_tick(g_nodes[1].bs, g_now);
+    assert_int_equal(g_nodes[1].prefetched, 38); /* none twice */
+    sim_free();
+}
+
 static void
 test_limits(void **state)
 {
@@ -736,6 +799,7 @@ main(void)
         cmocka_unit_test(test_old_versions),
         cmocka_unit_test(test_serving),
         cmocka_unit_test(test_fairness),
+        cmocka_unit_test(test_prefetch_hints),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_session_free_cancels),
         cmocka_unit_test(test_outside_source),

@@ -241,6 +241,41 @@ test_reader_closed_packs(void **state)
         fx_assert_block(f->bs, i, 100003 + i * 911);
 }
 
+/* Hints (blockstore_prefetch, a seeder's queue) load exactly the extents of the
+ * blocks named, in the background, and switch the blind read-ahead off: a seeder
+ * asked for every 16th block reads those blocks' extents, not the whole file. */
+static void
+test_reader_prefetch_hints(void **state)
+{
+    fixture_t *f = *state;
+    enum { N = 96, TAIL = 24, LEN = 256 * 1024, STRIDE = 16 };
+    fx_close(f);
+    f->cfg.pack_max = 4 << 20; /* the 96 blocks in closed packs, the tail in the last */
+    assert_int_equal(fx_open(f), 0);
+    assert_int_equal(blockstore_batch_begin(f->bs), 0);
+    for (uint32_t i = 0; i < N + TAIL; i++) {
+        cid_t c;
+        assert_int_equal(fx_put(f->bs, i, LEN, &c), 0);
+    }
+    assert_int_equal(blockstore_batch_commit(f->bs), 0);
+    assert_int_equal(fx_reopen(f), 0);
+    if (f->bs->cur_dfd < 0)
+        return; /* this file system refuses O_DIRECT: everything is buffered */
+    for (uint32_t i = 0; i < N; i += STRIDE) {
+        cid_t c;
+        free(fx_block(i, LEN, &c));
+        blockstore_prefetch(f->bs, &c);
+        fx_assert_block(f->bs, i, LEN);
+    }
+    /* 6 blocks, each in one or two 1 MiB extents; the blind read-ahead would have
+       loaded 8 extents after each read (all ~24 of the file) */
+    uint64_t loads = bs_reader_loads(f->bs->reader);
+    assert_true(loads >= N / STRIDE && loads <= 2 * N / STRIDE);
+    cid_t unknown;
+    cid_v1_sha256(&unknown, CID_CODEC_RAW, "not here", 8);
+    blockstore_prefetch(f->bs, &unknown); /* ignored */
+}
+
 /* A tee that fails is reported to its own file's wait only: two downloads side by
  * side must not see each other's write errors. */
 static void
@@ -298,6 +333,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_filler_codec),
+        cmocka_unit_test_setup_teardown(test_reader_prefetch_hints, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_direct_sizes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_buffered_sizes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_hot_and_direct_mixed, fx_setup, fx_teardown),

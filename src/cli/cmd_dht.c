@@ -38,12 +38,6 @@ const char usage_dht[] =
     "Errors: 'not found' when no peer holds it, 'no DHT peer known yet' before the node\n"
     "has met a peer that serves the DHT.\n";
 
-static int
-post(cli_t *cli, const char *cmd, const char *path, json_t *body, client_resp_t *r)
-{
-    return client_call_ok(cli, cmd, "POST", path, body, r);
-}
-
 static void
 print_addrs(json_t *addrs)
 {
@@ -128,8 +122,8 @@ dht_put(cli_t *cli, const char *key, const char *path)
     if (rc != EXIT_OK)
         return rc;
     client_resp_t r;
-    rc = post(cli, "dht put", "/api/v0/dht/put",
-              json_pack("{s:s,s:s}", "key", key, "value", b64), &r);
+    rc = client_call_ok(cli, "dht put", "POST", "/api/v0/dht/put",
+                        json_pack("{s:s,s:s}", "key", key, "value", b64), &r);
     free(b64);
     if (rc != EXIT_OK)
         return rc;
@@ -150,7 +144,8 @@ static int
 dht_get(cli_t *cli, const char *key)
 {
     client_resp_t r;
-    int rc = post(cli, "dht get", "/api/v0/dht/get", json_pack("{s:s}", "key", key), &r);
+    int rc = client_call_ok(cli, "dht get", "POST", "/api/v0/dht/get",
+                            json_pack("{s:s}", "key", key), &r);
     if (rc != EXIT_OK)
         return rc;
     if (cli->json) {
@@ -188,8 +183,8 @@ dht_simple(cli_t *cli, const char *sub, const char *arg, long long max)
     char cmd[32];
     snprintf(cmd, sizeof cmd, "dht %s", sub);
     client_resp_t r;
-    int rc = post(cli, cmd, ops[k].path,
-                  json_pack("{s:s,s:I}", ops[k].field, arg, "max", (json_int_t)max), &r);
+    int rc = client_call_ok(cli, cmd, "POST", ops[k].path,
+                            json_pack("{s:s,s:I}", ops[k].field, arg, "max", (json_int_t)max), &r);
     if (rc != EXIT_OK)
         return rc;
     size_t i;

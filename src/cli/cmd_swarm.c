@@ -33,12 +33,6 @@ const char usage_diag[] =
     "writes random bytes on N streams at once and checks they come back intact; bulk\n"
     "sends BYTES on one stream. Prints the outcome and the rate.\n";
 
-static int
-call_post(cli_t *cli, const char *cmd, const char *path, json_t *body, client_resp_t *r)
-{
-    return client_call_ok(cli, cmd, "POST", path, body, r);
-}
-
 static void
 print_peer(json_t *p)
 {
@@ -53,26 +47,6 @@ print_peer(json_t *p)
            json_number_value(json_object_get(p, "trust")),
            json_string_value(json_object_get(p, "direction")), latency, agent ? agent : "?",
            json_string_value(json_object_get(p, "addr")));
-}
-
-static int
-swarm_peers(cli_t *cli)
-{
-    client_resp_t r;
-    int rc = client_call_ok(cli, "swarm peers", "GET", "/api/v0/swarm/peers", NULL, &r);
-    if (rc != EXIT_OK)
-        return rc;
-    json_t *peers = json_object_get(r.json, "peers");
-    size_t i;
-    json_t *p;
-    if (cli->json)
-        cli_print_json(json_incref(peers));
-    else if (json_array_size(peers) == 0)
-        printf("no peers connected\n");
-    else
-        json_array_foreach(peers, i, p) print_peer(p);
-    client_resp_free(&r);
-    return EXIT_OK;
 }
 
 static void
@@ -94,11 +68,13 @@ print_known(json_t *p)
     printf("\n");
 }
 
+/* GET `path`'s {"peers": [...]}: as JSON (--json), one line each, or `none`. */
 static int
-swarm_known(cli_t *cli)
+list_peers(cli_t *cli, const char *cmd, const char *path, const char *none,
+           void (*print)(json_t *p))
 {
     client_resp_t r;
-    int rc = client_call_ok(cli, "swarm known", "GET", "/api/v0/swarm/known", NULL, &r);
+    int rc = client_call_ok(cli, cmd, "GET", path, NULL, &r);
     if (rc != EXIT_OK)
         return rc;
     json_t *peers = json_object_get(r.json, "peers");
@@ -107,11 +83,23 @@ swarm_known(cli_t *cli)
     if (cli->json)
         cli_print_json(json_incref(peers));
     else if (json_array_size(peers) == 0)
-        printf("no known peers\n");
+        printf("%s\n", none);
     else
-        json_array_foreach(peers, i, p) print_known(p);
+        json_array_foreach(peers, i, p) print(p);
     client_resp_free(&r);
     return EXIT_OK;
+}
+
+static int
+swarm_peers(cli_t *cli)
+{
+    return list_peers(cli, "swarm peers", "/api/v0/swarm/peers", "no peers connected", print_peer);
+}
+
+static int
+swarm_known(cli_t *cli)
+{
+    return list_peers(cli, "swarm known", "/api/v0/swarm/known", "no known peers", print_known);
 }
 
 int
@@ -131,9 +119,9 @@ cmd_swarm(cli_t *cli, int argc, char **argv)
         return cli_fail(EXIT_USAGE, "swarm", "%s needs one %s", sub,
                         connect ? "multiaddr" : "peer ID");
     client_resp_t r;
-    int rc = call_post(cli, connect ? "swarm connect" : "swarm disconnect",
-                       connect ? "/api/v0/swarm/connect" : "/api/v0/swarm/disconnect",
-                       json_pack("{s:s}", connect ? "addr" : "peer", argv[2]), &r);
+    int rc = client_call_ok(cli, connect ? "swarm connect" : "swarm disconnect", "POST",
+                            connect ? "/api/v0/swarm/connect" : "/api/v0/swarm/disconnect",
+                            json_pack("{s:s}", connect ? "addr" : "peer", argv[2]), &r);
     if (rc != EXIT_OK)
         return rc;
     if (cli->json)
@@ -181,8 +169,9 @@ cmd_ping(cli_t *cli, int argc, char **argv)
     if (!target)
         return cli_fail(EXIT_USAGE, "ping", "give a peer ID or a multiaddr");
     client_resp_t r;
-    int rc = call_post(cli, "ping", "/api/v0/ping",
-                       json_pack("{s:s,s:I}", "peer", target, "count", (json_int_t)count), &r);
+    int rc = client_call_ok(cli, "ping", "POST", "/api/v0/ping",
+                            json_pack("{s:s,s:I}", "peer", target, "count", (json_int_t)count),
+                            &r);
     if (rc != EXIT_OK)
         return rc;
     if (cli->json) {
@@ -213,8 +202,8 @@ int
 cmd_id_remote(cli_t *cli, const char *target)
 {
     client_resp_t r;
-    int rc = call_post(cli, "id", "/api/v0/swarm/identify", json_pack("{s:s}", "peer", target),
-                       &r);
+    int rc = client_call_ok(cli, "id", "POST", "/api/v0/swarm/identify",
+                            json_pack("{s:s}", "peer", target), &r);
     if (rc != EXIT_OK)
         return rc;
     if (cli->json) {
@@ -246,9 +235,10 @@ cmd_diag(cli_t *cli, int argc, char **argv)
             !int_opt(argc, argv, &i, "--bytes", NULL, &bytes))
             return cli_fail(EXIT_USAGE, "diag", "bad option '%s'", argv[i]);
     client_resp_t r;
-    int rc = call_post(cli, "diag", echo ? "/api/v0/diag/echo" : "/api/v0/diag/bulk",
-                       json_pack("{s:s,s:I,s:I}", "peer", argv[2], "streams",
-                                 (json_int_t)streams, "bytes", (json_int_t)bytes), &r);
+    int rc = client_call_ok(cli, "diag", "POST", echo ? "/api/v0/diag/echo" : "/api/v0/diag/bulk",
+                            json_pack("{s:s,s:I,s:I}", "peer", argv[2], "streams",
+                                      (json_int_t)streams, "bytes", (json_int_t)bytes),
+                            &r);
     if (rc != EXIT_OK)
         return rc;
     if (cli->json)

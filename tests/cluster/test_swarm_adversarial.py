@@ -2,7 +2,8 @@
 multistream message, a truncated Noise handshake, a wrong peer ID on dial, and a
 connection flood. Each ends that connection with a logged reason, is counted in
 /metrics, and the node keeps serving everyone else (a second node connects,
-identifies and echoes after every attack). Raw Python sockets only."""
+identifies and echoes after every attack). Raw Python sockets only; and peer
+arguments that are not peers, from the CLI."""
 import json
 import os
 import socket
@@ -116,6 +117,20 @@ def test_wrong_peer_id_on_dial():
     still_serving()
 
 
+def test_bad_targets_from_the_cli():
+    """A peer argument that is neither a peer ID nor a multiaddr is refused with its
+    name in the message, and the daemon goes on (it once freed the request body
+    before quoting the name from it)."""
+    b = STATE["b"]
+    for args in (("ping", "nonsense"), ("ping", "1"), ("id", "12D3KooWnotapeer"),
+                 ("swarm", "connect", "garbage"), ("diag", "echo", "nonsense")):
+        p = run(*args, home=b.home, timeout=30)
+        check(p.returncode == 1 and args[-1] in p.stderr, "%s: %d %r" % (args, p.returncode,
+                                                                         p.stderr))
+        check(b.get("/health")["status"] == "ok", "the daemon survives %s" % (args,))
+    still_serving()
+
+
 def test_connection_flood():
     socks = []
     for _ in range(300):
@@ -147,7 +162,8 @@ def run_all():
     STATE.update(a=a, b=b, c_home=c_home, id=a.get("/api/v0/id"))
     try:
         main([test_random_bytes, test_oversized_multistream_message, test_truncated_handshake,
-              test_bad_noise_message, test_wrong_peer_id_on_dial, test_connection_flood])
+              test_bad_noise_message, test_wrong_peer_id_on_dial, test_bad_targets_from_the_cli,
+              test_connection_flood])
     finally:
         b.stop()
         a.stop()

@@ -211,9 +211,9 @@ start_op(api_req_t *req, node_t *n, op_kind_t kind)
             op_run(op);
     }
     multiaddr_free(ma);
-    json_decref(body);
-    if (rc < 0)
+    if (rc < 0) /* before the body goes: `target` is its string */
         op_fail(op, rc, target ? target : "give \"peer\" (a peer ID or a multiaddr)");
+    json_decref(body);
 }
 
 static void

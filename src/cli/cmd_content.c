@@ -513,7 +513,7 @@ dag_export(cli_t *cli, int argc, char **argv)
     const char *cid = positional(argc, argv, 1), *out = opt_value(argc, argv, "-o");
     if (!cid)
         return cli_fail(EXIT_USAGE, "dag export", "which CID? (lester dag --help)");
-    int rc = fetch(cli, "export", cid, argc, argv, NULL);
+    int rc = fetch(cli, "dag export", cid, argc, argv, NULL);
     if (rc != EXIT_OK)
         return rc;
     char part[PATH_MAX + 16];

@@ -260,6 +260,25 @@ on_numbered(void *ctx, const char *name, const cid_t *cid, uint64_t tsize)
     return 0;
 }
 
+/* 600 entries "name-N", every one the same 1-byte leaf, sharded past a 1000-byte
+ * estimate: the root shard and sub-shards where names collide. */
+static void
+six_hundred(store_t *s, unixfs_result_t *leaf, unixfs_result_t *root)
+{
+    *leaf = (unixfs_result_t){.tsize = 1};
+    cid_v1_sha256(&leaf->cid, CID_CODEC_RAW, (const uint8_t *)"x", 1);
+    store_put(s, &leaf->cid, (const uint8_t *)"x", 1);
+    unixfs_dir_t *d = unixfs_dir_new();
+    unixfs_dir_set_shard_threshold(d, 1000);
+    char name[32];
+    for (unsigned i = 0; i < 600; i++) {
+        snprintf(name, sizeof name, "name-%u", i);
+        assert_int_equal(unixfs_dir_add(d, name, leaf), 0);
+    }
+    assert_int_equal(unixfs_dir_finish(d, store_put, s, root), 0);
+    unixfs_dir_free(d);
+}
+
 /* Past the threshold a directory is written as shards and reads back whole; at or
  * under it, it stays flat. */
 static void
@@ -268,18 +287,10 @@ test_hamt_write_round_trip(void **state)
     (void)state;
     store_t *s = ls_calloc(1, sizeof *s);
     unixfs_source_t src = {store_get, s};
-    unixfs_result_t leaf = {.tsize = 1}, root;
-    cid_v1_sha256(&leaf.cid, CID_CODEC_RAW, (const uint8_t *)"x", 1);
-    store_put(s, &leaf.cid, (const uint8_t *)"x", 1);
-    unixfs_dir_t *d = unixfs_dir_new();
-    unixfs_dir_set_shard_threshold(d, 1000);
+    unixfs_result_t leaf, root;
+    six_hundred(s, &leaf, &root);
+    unixfs_dir_t *d;
     char name[32];
-    for (unsigned i = 0; i < 600; i++) {
-        snprintf(name, sizeof name, "name-%u", i);
-        assert_int_equal(unixfs_dir_add(d, name, &leaf), 0);
-    }
-    assert_int_equal(unixfs_dir_finish(d, store_put, s, &root), 0);
-    unixfs_dir_free(d);
     assert_true(s->n > 3); /* the root shard and sub-shards where names collide */
     seen_t seen = {0};
     assert_int_equal(unixfs_ls(&root.cid, &src, on_numbered, &seen), 0);
@@ -314,18 +325,9 @@ test_hamt_lookup_reads_the_hash_path(void **state)
     (void)state;
     store_t *s = ls_calloc(1, sizeof *s);
     unixfs_source_t src = {store_get, s};
-    unixfs_result_t leaf = {.tsize = 1}, root;
-    cid_v1_sha256(&leaf.cid, CID_CODEC_RAW, (const uint8_t *)"x", 1);
-    store_put(s, &leaf.cid, (const uint8_t *)"x", 1);
-    unixfs_dir_t *d = unixfs_dir_new();
-    unixfs_dir_set_shard_threshold(d, 1000);
+    unixfs_result_t leaf, root;
+    six_hundred(s, &leaf, &root);
     char name[32];
-    for (unsigned i = 0; i < 600; i++) {
-        snprintf(name, sizeof name, "name-%u", i);
-        assert_int_equal(unixfs_dir_add(d, name, &leaf), 0);
-    }
-    assert_int_equal(unixfs_dir_finish(d, store_put, s, &root), 0);
-    unixfs_dir_free(d);
     size_t shards = s->n - 1, deep = 0;
     cid_t got;
     for (unsigned i = 0; i < 600; i++) {

@@ -319,7 +319,16 @@ class JsPeer:
         return self.cmd("ping", peer=peer, addr=addr, **kw)["rtt"]
 
     def identify(self, peer, **kw):
-        return self.cmd("identify", peer=peer, **kw)
+        """js-libp2p identifies a peer by itself when a connection opens, and allows one
+        outbound identify stream per connection: asked at that moment it refuses
+        (TooManyOutboundProtocolStreams), so wait for its own and ask again."""
+        for attempt in range(50):
+            try:
+                return self.cmd("identify", peer=peer, **kw)
+            except JsPeerError as e:
+                if "TooManyOutboundProtocolStreams" not in str(e) or attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def peers(self):
         return self.cmd("peers")["peers"]

@@ -143,39 +143,48 @@ timeout_arg(int argc, char **argv)
 
 /* ---- add ---- */
 
-typedef struct add_ctx_t {
+/* A job answering with JSON-line events (add, dag import): progress is drawn (only
+ * past `draw_over` bytes, or for a tree: a small add has no bar), the done event goes
+ * to `done`, which prints it and gives the exit code, an error is printed. */
+typedef struct events_t {
     const cli_t *cli;
+    const char *cmd;
     progress_t bar;
-    bool quiet;
+    uint64_t draw_over;
+    int (*done)(const cli_t *cli, json_t *j);
     int rc;
-    uint64_t start_ms;
-} add_ctx_t;
+} events_t;
 
 static bool
-add_line(void *ctx, const char *line, size_t len)
+events_line(void *ctx, const char *line, size_t len)
 {
-    add_ctx_t *a = ctx;
+    events_t *a = ctx;
     json_t *j = json_loadb(line, len, 0, NULL);
     const char *ev = json_string_value(json_object_get(j, "event"));
     if (ev && strcmp(ev, "progress") == 0) {
         uint64_t total = (uint64_t)json_integer_value(json_object_get(j, "total"));
-        if (total > (4u << 20) || json_object_get(j, "files")) /* a big file, or add -r */
+        if (total > a->draw_over || json_object_get(j, "files"))
             progress_draw(&a->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
                           total, 0, -1, -1);
     } else if (ev && strcmp(ev, "done") == 0) {
         progress_done(&a->bar);
         if (a->cli->json)
             cli_print_json(json_incref(j));
-        else
-            printf("%s\n", json_string_value(json_object_get(j, "cid")));
-        a->rc = EXIT_OK;
+        a->rc = a->done(a->cli, j);
     } else if (ev && strcmp(ev, "error") == 0) {
         progress_done(&a->bar);
-        a->rc = cli_fail(EXIT_FAIL, "add", "%s",
-                         json_string_value(json_object_get(j, "message")));
+        a->rc = cli_fail(EXIT_FAIL, a->cmd, "%s", json_string_value(json_object_get(j, "message")));
     }
     json_decref(j);
     return true;
+}
+
+static int
+add_done(const cli_t *cli, json_t *j)
+{
+    if (!cli->json)
+        printf("%s\n", json_string_value(json_object_get(j, "cid")));
+    return EXIT_OK;
 }
 
 int
@@ -192,9 +201,9 @@ cmd_add(cli_t *cli, int argc, char **argv)
     if (has_flag(argc, argv, "--encrypt", NULL) &&
         !(pass = content_passphrase(argc, argv, "add", true, &prc)))
         return prc;
-    add_ctx_t a = { .cli = cli, .rc = EXIT_FAIL };
-    a.quiet = has_flag(argc, argv, "-q", "--quiet");
-    progress_init(&a.bar, "add", a.quiet);
+    events_t a = { .cli = cli, .cmd = "add", .draw_over = 4u << 20, .done = add_done,
+                   .rc = EXIT_FAIL };
+    progress_init(&a.bar, "add", has_flag(argc, argv, "-q", "--quiet"));
     json_t *body = json_pack("{s:s, s:b, s:b, s:b}", "path", abs, "recursive",
                              has_flag(argc, argv, "-r", "--recursive"), "pin",
                              !has_flag(argc, argv, "--pin=false", NULL), "only_hash",
@@ -204,7 +213,7 @@ cmd_add(cli_t *cli, int argc, char **argv)
         json_object_set_new(body, "passphrase", json_string(pass));
         content_passphrase_free(pass);
     }
-    int rc = client_stream(cli, "add", "/api/v0/add", body, add_line, &a);
+    int rc = client_stream(cli, "add", "/api/v0/add", body, events_line, &a);
     return rc != EXIT_OK ? rc : a.rc;
 }
 
@@ -437,12 +446,6 @@ cmd_ls(cli_t *cli, int argc, char **argv)
 
 /* ---- dag import / export (CAR files) ---- */
 
-typedef struct import_ctx_t {
-    const cli_t *cli;
-    progress_t bar;
-    int rc;
-} import_ctx_t;
-
 static void
 print_import(const json_t *j)
 {
@@ -459,34 +462,17 @@ print_import(const json_t *j)
     }
 }
 
-static bool
-import_line(void *ctx, const char *line, size_t len)
+static int
+import_done(const cli_t *cli, json_t *j)
 {
-    import_ctx_t *a = ctx;
-    json_t *j = json_loadb(line, len, 0, NULL);
-    const char *ev = json_string_value(json_object_get(j, "event"));
-    if (ev && strcmp(ev, "progress") == 0) {
-        progress_draw(&a->bar, (uint64_t)json_integer_value(json_object_get(j, "bytes")),
-                      (uint64_t)json_integer_value(json_object_get(j, "total")), 0, -1, -1);
-    } else if (ev && strcmp(ev, "done") == 0) {
-        progress_done(&a->bar);
-        if (a->cli->json)
-            cli_print_json(json_incref(j));
-        else
-            print_import(j);
-        long long bad = json_integer_value(json_object_get(j, "incomplete"));
-        a->rc = bad ? cli_fail(EXIT_FAIL, "dag import",
-                               "%lld root(s) whose DAG the CAR does not hold whole: not pinned "
-                               "(fetch the rest with `lester get <cid>`)", bad)
-                    : EXIT_OK;
-    } else if (ev && strcmp(ev, "error") == 0) {
-        progress_done(&a->bar);
-        a->rc = cli_fail(EXIT_FAIL, "dag import", "%s (at byte %lld of the CAR)",
-                         json_string_value(json_object_get(j, "message")),
-                         json_integer_value(json_object_get(j, "at_byte")));
-    }
-    json_decref(j);
-    return true;
+    if (!cli->json)
+        print_import(j);
+    long long bad = json_integer_value(json_object_get(j, "incomplete"));
+    if (!bad)
+        return EXIT_OK;
+    return cli_fail(EXIT_FAIL, "dag import",
+                    "%lld root(s) whose DAG the CAR does not hold whole: not pinned "
+                    "(fetch the rest with `lester get <cid>`)", bad);
 }
 
 static int
@@ -498,11 +484,11 @@ dag_import(cli_t *cli, int argc, char **argv)
         return cli_fail(EXIT_USAGE, "dag import", "which CAR file? (lester dag --help)");
     if (!realpath(path, abs))
         return cli_fail(EXIT_FAIL, "dag import", "%s: %s", path, strerror(errno));
-    import_ctx_t a = { .cli = cli, .rc = EXIT_FAIL };
+    events_t a = { .cli = cli, .cmd = "dag import", .done = import_done, .rc = EXIT_FAIL };
     progress_init(&a.bar, "import", has_flag(argc, argv, "-q", "--quiet"));
     json_t *body = json_pack("{s:s, s:b}", "path", abs, "pin",
                              !has_flag(argc, argv, "--pin=false", NULL));
-    int rc = client_stream(cli, "dag import", "/api/v0/dag/import", body, import_line, &a);
+    int rc = client_stream(cli, "dag import", "/api/v0/dag/import", body, events_line, &a);
     return rc != EXIT_OK ? rc : a.rc;
 }
 

@@ -103,6 +103,36 @@ node_crypt_derive_cancel(node_crypt_derive_t *d)
         d->cancelled = true;
 }
 
+/* ---- a request waiting for its key ---- */
+
+static void
+wait_cancel(content_job_t *job)
+{
+    node_crypt_wait_t *w = (node_crypt_wait_t *)job;
+    node_crypt_derive_cancel(w->derive); /* the job wipes the key it makes */
+    api_reply_error(w->req, 503, "unavailable", "the node is stopping");
+    node_crypt_wait_end(w);
+}
+
+int
+node_crypt_wait(node_crypt_wait_t *w, const char *passphrase, const crypt_header_t *h,
+                node_crypt_key_fn done)
+{
+    int rc = node_crypt_derive(w->c->node->pool, passphrase, h, done, w, &w->derive);
+    if (rc < 0)
+        return rc;
+    w->job.cancel = wait_cancel;
+    node_content_job_add(w->c, &w->job);
+    return 0;
+}
+
+void
+node_crypt_wait_end(node_crypt_wait_t *w)
+{
+    node_content_job_remove(w->c, &w->job);
+    w->release(w);
+}
+
 /* ---- decrypting export ---- */
 
 typedef struct head_t {

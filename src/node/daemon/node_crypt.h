@@ -36,6 +36,27 @@ int node_crypt_derive(workpool_t *pool, const char *passphrase, const crypt_head
  *  the key itself. Must not be called after `done` ran. NULL is a no-op. */
 void node_crypt_derive_cancel(node_crypt_derive_t *d);
 
+/** An API request waiting for its key: registered as a content job, so a node that
+ *  stops answers it 503 and cancels the derivation. The first member of the caller's
+ *  waiting struct, whose `release` frees it (its own fields and itself). */
+typedef struct node_crypt_wait_t {
+    content_job_t job;
+    node_content_t *c;
+    api_req_t *req;
+    node_crypt_derive_t *derive;
+    void (*release)(struct node_crypt_wait_t *w);
+} node_crypt_wait_t;
+
+/** node_crypt_derive() on the node's pool for `req` (both borrowed, as `w`'s fields
+ *  `c`, `req` and `release` must already say); `done(w, ...)` runs later and ends with
+ *  node_crypt_wait_end(w). 0, or the error (nothing registered: `w` is still the
+ *  caller's to release). */
+int node_crypt_wait(node_crypt_wait_t *w, const char *passphrase, const crypt_header_t *h,
+                    node_crypt_key_fn done);
+
+/** The wait is over (in `done`, or when the caller gives up): unregister, release. */
+void node_crypt_wait_end(node_crypt_wait_t *w);
+
 /** The header of the first file under `root` (a file, or the first file met depth
  *  first in a directory; held blocks only), for deriving the key of a `get --decrypt`
  *  ahead (every file of one `add -r --encrypt` shares its salt). 0, LS_ENOENT when

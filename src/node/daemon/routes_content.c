@@ -405,20 +405,17 @@ add_open(api_req_t *req, const char *path, bool recursive, int *fd, struct stat 
  * request stays unanswered meanwhile; errors before this point were replied as for a
  * plain add, so only the import's own come after. */
 typedef struct add_wait_t {
-    content_job_t job; /* node stop: answer and forget the derivation */
-    node_content_t *c;
-    api_req_t *req;
-    node_crypt_derive_t *derive;
-    char *path; /* a directory add; NULL for a file */
-    int fd;     /* a file add: opened and fstat'ed before the wait */
+    node_crypt_wait_t base; /* first: the request, the job, the derivation */
+    char *path;             /* a directory add; NULL for a file */
+    int fd;                 /* a file add: opened and fstat'ed before the wait */
     struct stat st;
     bool pin, only_hash;
 } add_wait_t;
 
 static void
-add_wait_free(add_wait_t *w)
+add_wait_release(node_crypt_wait_t *base)
 {
-    node_content_job_remove(w->c, &w->job);
+    add_wait_t *w = (add_wait_t *)base;
     if (w->fd >= 0)
         close(w->fd);
     free(w->path);
@@ -426,33 +423,26 @@ add_wait_free(add_wait_t *w)
 }
 
 static void
-add_wait_cancel(content_job_t *job)
-{
-    add_wait_t *w = (add_wait_t *)job;
-    node_crypt_derive_cancel(w->derive); /* the job wipes the key it makes */
-    api_reply_error(w->req, 503, "unavailable", "the node is stopping");
-    add_wait_free(w);
-}
-
-static void
 add_keyed(void *ctx, int rc, crypt_key_t *key)
 {
     add_wait_t *w = ctx;
-    if (rc == 0 && api_req_is_gone(w->req)) { /* no stream to a gone client */
+    node_content_t *c = w->base.c;
+    api_req_t *req = w->base.req;
+    if (rc == 0 && api_req_is_gone(req)) { /* no stream to a gone client */
         log_info("add --encrypt: the client went away while its key was derived");
         rc = LS_ECLOSED;
     }
     if (rc < 0) {
-        api_reply_errcode(w->req, rc, "deriving the key");
+        api_reply_errcode(req, rc, "deriving the key");
     } else if (w->path) {
-        add_dir(w->c, w->req, w->path, w->pin, w->only_hash, key);
+        add_dir(c, req, w->path, w->pin, w->only_hash, key);
         key = NULL; /* the add job's now */
     } else {
-        add_file(w->c, w->req, w->fd, &w->st, w->pin, w->only_hash, key);
+        add_file(c, req, w->fd, &w->st, w->pin, w->only_hash, key);
         w->fd = -1; /* the add job's now */
     }
     crypt_key_free(key); /* wipes it; the encoders hold their own state */
-    add_wait_free(w);
+    node_crypt_wait_end(&w->base);
 }
 
 /* {encrypt: true, passphrase}: open the path, then wait for the key (add_keyed). */
@@ -467,20 +457,16 @@ add_encrypted(node_content_t *c, api_req_t *req, json_t *body, const char *path,
         free(w);
         return;
     }
-    w->c = c;
-    w->req = req;
+    w->base = (node_crypt_wait_t){.c = c, .req = req, .release = add_wait_release};
     w->path = kind == 1 ? ls_strdup(path) : NULL;
     w->pin = pin;
     w->only_hash = only_hash;
     const char *pass = json_string_value(json_object_get(body, "passphrase"));
-    int rc = node_crypt_derive(c->node->pool, pass, NULL, add_keyed, w, &w->derive);
+    int rc = node_crypt_wait(&w->base, pass, NULL, add_keyed);
     if (rc < 0) {
         api_reply_errcode(req, rc, "deriving the key");
-        add_wait_free(w);
-        return;
+        add_wait_release(&w->base);
     }
-    w->job.cancel = add_wait_cancel;
-    node_content_job_add(c, &w->job);
 }
 
 static void

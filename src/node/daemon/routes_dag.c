@@ -18,6 +18,7 @@
 #define LOG_MODULE "dag"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -172,9 +173,12 @@ import_step(evutil_socket_t fd, short what, void *arg)
     bool at_end = rc == 0;
     if (rc == 0)
         rc = car_reader_finish(j->car);
-    const char *why = rc < 0 ? import_error(rc, at_end) : NULL;
-    if (rc < 0)
-        log_info("dag import: %s after %llu bytes", why, (unsigned long long)j->bytes);
+    char why[160];
+    if (rc < 0) {
+        snprintf(why, sizeof why, "%s (at byte %llu of the CAR)", import_error(rc, at_end),
+                 (unsigned long long)j->bytes);
+        log_info("dag import: %s", why);
+    }
     content_stream_line(j->req, rc < 0 ? json_pack("{s:s, s:s, s:I}", "event", "error", "message",
                                                    why, "at_byte", (json_int_t)j->bytes)
                                        : import_done(j));

@@ -160,18 +160,15 @@ get_export(api_req_t *req, node_content_t *c, const cid_t *cid, const char *path
  * (argon2id, node_crypt.h) rather than on the loop; the export then finds it in its
  * key cache. The request stays unanswered meanwhile. */
 typedef struct get_wait_t {
-    content_job_t job; /* node stop: answer and forget the derivation */
-    node_content_t *c;
-    api_req_t *req;
-    node_crypt_derive_t *derive;
+    node_crypt_wait_t base;  /* first: the request, the job, the derivation */
     cid_t cid;
     char *path, *passphrase; /* copies; the passphrase is wiped */
 } get_wait_t;
 
 static void
-get_wait_free(get_wait_t *w)
+get_wait_release(node_crypt_wait_t *base)
 {
-    node_content_job_remove(w->c, &w->job);
+    get_wait_t *w = (get_wait_t *)base;
     sodium_memzero(w->passphrase, strlen(w->passphrase));
     free(w->passphrase);
     free(w->path);
@@ -179,23 +176,14 @@ get_wait_free(get_wait_t *w)
 }
 
 static void
-get_wait_cancel(content_job_t *job)
-{
-    get_wait_t *w = (get_wait_t *)job;
-    node_crypt_derive_cancel(w->derive); /* the job wipes the key it makes */
-    api_reply_error(w->req, 503, "unavailable", "the node is stopping");
-    get_wait_free(w);
-}
-
-static void
 get_keyed(void *ctx, int rc, crypt_key_t *key)
 {
     get_wait_t *w = ctx;
     if (rc < 0) /* a wrong passphrase is found by the export, as without the wait */
-        api_reply_errcode(w->req, rc, "deriving the key");
+        api_reply_errcode(w->base.req, rc, "deriving the key");
     else
-        get_export(w->req, w->c, &w->cid, w->path, w->passphrase, key);
-    get_wait_free(w);
+        get_export(w->base.req, w->base.c, &w->cid, w->path, w->passphrase, key);
+    node_crypt_wait_end(&w->base);
 }
 
 /* 0: the key is being derived (get_keyed answers); <0: nothing to derive ahead
@@ -209,19 +197,14 @@ get_derive_ahead(api_req_t *req, node_content_t *c, const cid_t *cid, const char
     if (rc < 0)
         return rc;
     get_wait_t *w = ls_calloc(1, sizeof *w);
-    w->c = c;
-    w->req = req;
+    w->base = (node_crypt_wait_t){.c = c, .req = req, .release = get_wait_release};
     w->cid = *cid;
     w->path = ls_strdup(path);
     w->passphrase = ls_strdup(passphrase);
-    rc = node_crypt_derive(c->node->pool, passphrase, &h, get_keyed, w, &w->derive);
-    if (rc < 0) {
-        get_wait_free(w);
-        return rc;
-    }
-    w->job.cancel = get_wait_cancel;
-    node_content_job_add(c, &w->job);
-    return 0;
+    rc = node_crypt_wait(&w->base, passphrase, &h, get_keyed);
+    if (rc < 0)
+        get_wait_release(&w->base);
+    return rc;
 }
 
 static void

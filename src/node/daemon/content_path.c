@@ -48,7 +48,6 @@ content_path_parse(const char *s, gateway_path_t *out)
 
 /* A source over the held blocks that remembers the first block it did not find. */
 typedef struct recorder_t {
-    node_content_t *c;
     unixfs_source_t held;
     cid_t missing;
     bool has_missing;
@@ -70,7 +69,7 @@ int
 content_path_walk(node_content_t *c, const gateway_path_t *p, cid_t *out, cid_t *missing,
                   char *why, size_t whylen)
 {
-    recorder_t r = {.c = c, .held = node_content_source(c)};
+    recorder_t r = {.held = node_content_source(c)};
     unixfs_source_t src = {.get = recording_get, .ctx = &r, .verified = r.held.verified};
     gateway_resolve_t res;
     int rc = gateway_path_resolve(p, &src, &res);

@@ -91,22 +91,17 @@ typedef struct node_fetch_progress_t {
  *  checked) or an error. The fetch is freed right after the callback. */
 typedef void (*node_fetch_done_fn)(void *ctx, int err);
 
-/** Fetch the whole DAG under `root` into the blockstore from the connected Bitswap
- *  peers, the root's providers in the DHT and the HTTP seeders their records name;
- *  blocks already held are not fetched again; provided once complete. Never NULL; `done` may run
- *  before this returns (everything held). */
-node_fetch_t *node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done,
-                               void *ctx);
-/** As node_fetch_start(), and if `path` (absolute, copied; may be NULL) is given and
- *  the root is a UnixFS file, write the file there while downloading
- *  (node_fetch_out.c): `lester get` then needs no export pass. */
-node_fetch_t *node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path,
-                                  node_fetch_done_fn done, void *ctx);
-/** As node_fetch_start_to(), for a content path (content_path.h; `*p` is taken and
- *  left empty): the blocks the walk needs and does not hold are fetched alone, one
- *  after the other, then the DAG the path names — or with `block_only` that block
- *  alone (`lester block get`: no link followed, not provided). A path that does not
- *  resolve ends the download with the walk's error (node_fetch_why() says where). */
+/** Fetch into the blockstore the DAG that the content path `p` names (content_path.h:
+ *  a bare CID, or `<cid>/dir/name`; `*p` is taken and left empty) from the connected
+ *  Bitswap peers, the root's providers in the DHT and the HTTP seeders their records
+ *  name; blocks already held are not fetched again (resume); provided once complete.
+ *  The blocks a path's walk needs and does not hold are fetched alone, one after the
+ *  other, then the DAG it names — or with `block_only` that block alone (`lester
+ *  block get`: no link followed, not provided). A path that does not resolve ends
+ *  the download with the walk's error (node_fetch_why() says where). If `path`
+ *  (absolute, copied; may be NULL) is given and the target is a UnixFS file, the file
+ *  is written there while downloading (node_fetch_out.c): `lester get` then needs no
+ *  export pass. Never NULL; `done` may run before this returns (everything held). */
 node_fetch_t *node_fetch_start_path(node_content_t *c, gateway_path_t *p, const char *path,
                                     bool block_only, node_fetch_done_fn done, void *ctx);
 /** The CID downloaded: the path's target once walked (its root before). */

@@ -1,5 +1,10 @@
 /* node_fetch — download a whole DAG with Bitswap (node_content.h).
  *
+ * A content path (`<cid>/dir/name`) is walked first over what is held
+ * (content_path_walk); each block the walk misses is wanted alone and the walk
+ * starts again when it arrives, so only the directory blocks on the way are fetched
+ * before the DAG the path names.
+ *
  * The DAG is walked breadth-first from the root. A block already in the store is
  * read (dag-pb) or only counted (raw) and never asked for, which is how a download
  * resumes after a restart; a missing one is wanted through the download's Bitswap
@@ -454,24 +459,6 @@ fetch_new(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *c
 }
 
 node_fetch_t *
-node_fetch_start(node_content_t *c, const cid_t *root, node_fetch_done_fn done, void *ctx)
-{
-    return node_fetch_start_to(c, root, NULL, done, ctx);
-}
-
-node_fetch_t *
-node_fetch_start_to(node_content_t *c, const cid_t *root, const char *path, node_fetch_done_fn done,
-                    void *ctx)
-{
-    node_fetch_t *f = fetch_new(c, root, done, ctx);
-    f->out_path = path ? ls_strdup(path) : NULL;
-    start_dag(f);
-    if (cidset_count(f->pending))
-        find_providers(f); /* ask the DHT at once: more sources, HTTP seeders too */
-    return f;
-}
-
-node_fetch_t *
 node_fetch_start_path(node_content_t *c, gateway_path_t *p, const char *path, bool block_only,
                       node_fetch_done_fn done, void *ctx)
 {
@@ -487,7 +474,7 @@ node_fetch_start_path(node_content_t *c, gateway_path_t *p, const char *path, bo
     }
     memset(p, 0, sizeof *p);
     if (cidset_count(f->pending))
-        find_providers(f); /* the root's providers most likely hold the rest */
+        find_providers(f); /* ask the DHT at once: more sources, HTTP seeders too */
     return f;
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "content/bitswap/bitswap.h"
 #include "lib/crypto/random.h"
 #include "lib/err/err.h"
@@ -83,14 +84,6 @@ corpus_make(corpus_t *c, size_t mib)
     }
 }
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One round: a fresh engine wanting every block, fed every message; bytes/s. */
 static double
 round_rate(const corpus_t *c, int helpers)
@@ -105,11 +98,11 @@ round_rate(const corpus_t *c, int helpers)
     bitswap_session_t *s = bitswap_session_new(bs);
     bitswap_session_add_peer(s, &peer);
     bitswap_session_want(s, c->cids, c->nblocks);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (size_t m = 0; m < c->nmsgs; m++)
         if (bitswap_input(bs, 2, &peer, BITSWAP_V120, c->msgs[m].data, c->msgs[m].len) != 0)
             abort();
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     bitswap_session_stats_t st;
     bitswap_session_stats(s, &st);
     if (st.received != c->nblocks)
@@ -117,13 +110,6 @@ round_rate(const corpus_t *c, int helpers)
     bitswap_session_free(s);
     bitswap_free(bs);
     return (double)(c->nblocks * BLOCK) / dt;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int
@@ -141,9 +127,7 @@ main(int argc, char **argv)
         r0[i] = round_rate(&c, 0);
         r1[i] = helpers ? round_rate(&c, helpers) : r0[i];
     }
-    qsort(r0, (size_t)rounds, sizeof *r0, cmp_double);
-    qsort(r1, (size_t)rounds, sizeof *r1, cmp_double);
-    double m0 = r0[rounds / 2], m1 = r1[rounds / 2];
+    double m0 = bench_median(r0, (size_t)rounds), m1 = bench_median(r1, (size_t)rounds);
     printf("bitswap_recv helpers0=%.2fGB/s helpers%d=%.2fGB/s ratio=%.2f cpus=%ld\n", m0 / 1e9,
            helpers, m1 / 1e9, m1 / m0, sysconf(_SC_NPROCESSORS_ONLN));
     for (size_t m = 0; m < c.nmsgs; m++)

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "bench_util.h"
 #include "lib/crypto/ed25519.h"
 #include "lib/crypto/random.h"
 #include "lib/crypto/sha256.h"
@@ -125,13 +126,6 @@ slice(work_fn fn, fixture_t *f, uint64_t us)
     return (double)batches * 1e9 / (double)(now - start);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Alternate slices of `a` and `b` for `seconds` in total; medians in batches/s. */
 static void
 measure(work_fn a, work_fn b, fixture_t *f, double seconds, double *ra, double *rb)
@@ -145,8 +139,8 @@ measure(work_fn a, work_fn b, fixture_t *f, double seconds, double *ra, double *
         sa[i] = slice(a, f, us);
         sb[i] = slice(b, f, us);
     }
-    qsort(sa, SLICES, sizeof sa[0], cmp_double);
-    qsort(sb, SLICES, sizeof sb[0], cmp_double);
+    qsort(sa, SLICES, sizeof sa[0], bench_cmp_double);
+    qsort(sb, SLICES, sizeof sb[0], bench_cmp_double);
     *ra = sa[SLICES / 2];
     *rb = sb[SLICES / 2];
 }

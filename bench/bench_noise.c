@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "bench_util.h"
 #include "lib/buf/buf.h"
 #include "lib/clock/clock.h"
 #include "lib/crypto/ed25519.h"
@@ -163,13 +164,6 @@ slice(work_fn fn, fixture_t *f, uint64_t us)
     return (double)ops * 1e6 / (double)(now - start);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void
 measure(work_fn a, work_fn b, fixture_t *f, double seconds, double *ra, double *rb)
 {
@@ -182,8 +176,8 @@ measure(work_fn a, work_fn b, fixture_t *f, double seconds, double *ra, double *
         sa[i] = slice(a, f, us);
         sb[i] = slice(b, f, us);
     }
-    qsort(sa, SLICES, sizeof sa[0], cmp_double);
-    qsort(sb, SLICES, sizeof sb[0], cmp_double);
+    qsort(sa, SLICES, sizeof sa[0], bench_cmp_double);
+    qsort(sb, SLICES, sizeof sb[0], bench_cmp_double);
     *ra = sa[SLICES / 2];
     *rb = sb[SLICES / 2];
 }

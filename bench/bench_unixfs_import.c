@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "content/unixfs/unixfs.h"
 #include "lib/err/err.h"
 
@@ -64,14 +65,6 @@ print_cid(const char *path, int argc, char **argv)
     return 0;
 }
 
-static double
-now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Write `mib` MiB of xorshift64 output to `path` unless a file of that size exists. */
 static int
 make_file(const char *path, uint64_t mib)
@@ -106,7 +99,7 @@ time_openssl(const char *path)
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int status;
-    double t0 = now();
+    double t0 = bench_now_s();
 
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -115,19 +108,19 @@ time_openssl(const char *path)
     posix_spawn_file_actions_destroy(&fa);
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
-    return now() - t0;
+    return bench_now_s() - t0;
 }
 
 static double
 time_lester(const char *path, uint64_t *blocks)
 {
     unixfs_result_t r;
-    double t0 = now();
+    double t0 = bench_now_s();
 
     *blocks = 0;
     if (unixfs_add_path(path, NULL, count_block, blocks, &r) < 0)
         return -1;
-    return now() - t0;
+    return bench_now_s() - t0;
 }
 
 static int
